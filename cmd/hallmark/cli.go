@@ -1,0 +1,243 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"strings"
+
+	"golang.org/x/term"
+)
+
+// Exit codes. They are part of the interface: scripts branch on them.
+const (
+	exitOK       = 0 // success
+	exitFailed   = 1 // a verification or policy check failed
+	exitBadInput = 2 // bad usage, bad input, or any other error
+)
+
+const usage = `hallmark signs what a build produces and verifies what others receive.
+
+Usage:
+  hallmark <command> [flags] [arguments]
+
+Commands:
+  key        generate, list and export signing keys
+  sign       sign files, writing a Sigstore bundle for each
+  attest     sign an in-toto statement about files, in a Sigstore bundle
+  verify     verify a Sigstore bundle against a file or digest
+  version    print the version
+
+Run 'hallmark <command> --help' for a command's flags.
+
+Exit codes: 0 success; 1 a verification failed; 2 bad usage or input, or
+any other error. Errors go to stderr as "hallmark: error: ..." with hints;
+machine output (bundles, JSON) goes to stdout.
+
+Environment:
+  HALLMARK_HOME            data directory (default $XDG_DATA_HOME/hallmark,
+                           or ~/.local/share/hallmark)
+  HALLMARK_KEY_PASSPHRASE  passphrase of encrypted keys (else a prompt)
+`
+
+// command is one subcommand: its name, one line for the overview, and its run
+// function, which gets the arguments after the command name.
+type command struct {
+	name string
+	run  func(c *cli, args []string) error
+}
+
+var commands = []command{
+	{"attest", runAttest},
+	{"key", runKey},
+	{"sign", runSign},
+	{"verify", runVerify},
+	{"version", runVersion},
+}
+
+// cli carries the process's outputs to the commands, so tests can run them
+// in-process.
+type cli struct {
+	stdout, stderr io.Writer
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	c := &cli{stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitBadInput
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	for _, cmd := range commands {
+		if cmd.name == name {
+			return c.exit(cmd.run(c, args[1:]))
+		}
+	}
+	return c.exit(usageErrorf("unknown command %q", name).hint("run 'hallmark help' for the list of commands"))
+}
+
+// exit prints err, if any, and returns the process exit code for it.
+func (c *cli) exit(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(c.stderr, "hallmark: error: %v\n", err)
+	var he *hintedError
+	if errors.As(err, &he) {
+		for _, h := range he.hints {
+			fmt.Fprintf(c.stderr, "hallmark: hint: %s\n", h)
+		}
+	}
+	var ce *checkFailedError
+	if errors.As(err, &ce) {
+		return exitFailed
+	}
+	return exitBadInput
+}
+
+// hintedError is an error with hints for the person at the terminal.
+type hintedError struct {
+	err   error
+	hints []string
+}
+
+func (e *hintedError) Error() string { return e.err.Error() }
+func (e *hintedError) Unwrap() error { return e.err }
+
+func (e *hintedError) hint(format string, a ...any) *hintedError {
+	e.hints = append(e.hints, fmt.Sprintf(format, a...))
+	return e
+}
+
+func usageErrorf(format string, a ...any) *hintedError {
+	return &hintedError{err: fmt.Errorf(format, a...)}
+}
+
+func withHint(err error, format string, a ...any) *hintedError {
+	var he *hintedError
+	if errors.As(err, &he) {
+		return he.hint(format, a...)
+	}
+	return (&hintedError{err: err}).hint(format, a...)
+}
+
+// checkFailedError marks a failed verification or policy check: exit code 1.
+type checkFailedError struct{ err error }
+
+func (e *checkFailedError) Error() string { return e.err.Error() }
+func (e *checkFailedError) Unwrap() error { return e.err }
+
+// flagSet returns a flag set for a command whose usage text is text.
+func (c *cli) flagSet(name, text string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() { fmt.Fprint(c.stdout, text) }
+	return fs
+}
+
+// parse parses args with fs, allowing flags after positional arguments, as in
+// "hallmark sign a.txt --key release". Everything after "--" is positional.
+// Asking for help prints the usage and returns flag.ErrHelp.
+func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.Usage()
+				return nil, err
+			}
+			return nil, usageErrorf("%s: %v", fs.Name(), err).hint("run 'hallmark %s --help' for usage", fs.Name())
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// stringsFlag is a flag that may be given more than once.
+type stringsFlag []string
+
+func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
+func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
+
+// homeFlag registers --home on fs; home resolves it.
+func homeFlag(fs *flag.FlagSet) *string {
+	return fs.String("home", "", "data `DIR` (default $HALLMARK_HOME, else $XDG_DATA_HOME/hallmark)")
+}
+
+// home returns the data directory: the flag, else $HALLMARK_HOME, else
+// $XDG_DATA_HOME/hallmark, else ~/.local/share/hallmark.
+func home(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if h := os.Getenv("HALLMARK_HOME"); h != "" {
+		return h, nil
+	}
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "hallmark"), nil
+	}
+	u, err := os.UserHomeDir()
+	if err != nil {
+		return "", withHint(fmt.Errorf("no data directory: %w", err), "set HALLMARK_HOME or pass --home")
+	}
+	return filepath.Join(u, ".local", "share", "hallmark"), nil
+}
+
+// passphrase returns the key passphrase from $HALLMARK_KEY_PASSPHRASE, or
+// asks for it on the terminal (twice when confirm is set).
+func passphrase(prompt string, confirm bool) ([]byte, error) {
+	if p, ok := os.LookupEnv("HALLMARK_KEY_PASSPHRASE"); ok {
+		if p == "" {
+			return nil, usageErrorf("HALLMARK_KEY_PASSPHRASE is set but empty")
+		}
+		return []byte(p), nil
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, usageErrorf("no key passphrase: HALLMARK_KEY_PASSPHRASE is not set and there is no terminal to ask on").
+			hint("set HALLMARK_KEY_PASSPHRASE in the environment")
+	}
+	defer tty.Close()
+	read := func(p string) ([]byte, error) {
+		fmt.Fprint(tty, p)
+		b, err := term.ReadPassword(int(tty.Fd()))
+		fmt.Fprintln(tty)
+		return b, err
+	}
+	p, err := read(prompt)
+	if err != nil {
+		return nil, fmt.Errorf("reading passphrase: %w", err)
+	}
+	if len(p) == 0 {
+		return nil, usageErrorf("empty passphrase")
+	}
+	if confirm {
+		again, err := read("Confirm passphrase: ")
+		if err != nil {
+			return nil, fmt.Errorf("reading passphrase: %w", err)
+		}
+		if string(again) != string(p) {
+			return nil, usageErrorf("passphrases do not match")
+		}
+	}
+	return p, nil
+}

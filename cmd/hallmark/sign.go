@@ -1,0 +1,121 @@
+package main
+
+import (
+	"crypto"
+	"crypto/rand"
+	"fmt"
+	"os"
+
+	"github.com/hallmark-dev/hallmark/bundle"
+	"github.com/hallmark-dev/hallmark/digest"
+	"github.com/hallmark-dev/hallmark/internal/atomicfile"
+	"github.com/hallmark-dev/hallmark/keystore"
+)
+
+const signUsage = `Usage: hallmark sign [--key NAME] [--bundle OUT] FILE...
+
+Signs each FILE with a key of the local control plane and writes a Sigstore
+bundle (v0.3, a message signature over the file's SHA-256 digest) to
+FILE.sigstore.json, replacing one that is there. Files are hashed where they
+lie, in constant memory; only the digest is signed.
+
+Flags:
+  -k, --key NAME      signing key (default "default"; see 'hallmark key')
+  -b, --bundle OUT    write the bundle to OUT instead ("-" for stdout);
+                      only with one FILE
+  --home DIR          data directory (default $HALLMARK_HOME)
+
+Prints the path of each bundle written, one per line.
+`
+
+func runSign(c *cli, args []string) error {
+	fs := c.flagSet("sign", signUsage)
+	homeDir := homeFlag(fs)
+	var keyName, out string
+	fs.StringVar(&keyName, "key", defaultKey, "")
+	fs.StringVar(&keyName, "k", defaultKey, "")
+	fs.StringVar(&out, "bundle", "", "")
+	fs.StringVar(&out, "b", "", "")
+	files, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return usageErrorf("sign: no files given").hint("run 'hallmark sign --help' for usage")
+	}
+	if out != "" && len(files) > 1 {
+		return usageErrorf("sign: --bundle names one output, but %d files were given", len(files)).
+			hint("drop --bundle to write FILE.sigstore.json beside each file")
+	}
+	// Check every input before asking for a passphrase or signing anything.
+	for _, f := range files {
+		if err := checkRegular(f); err != nil {
+			return err
+		}
+	}
+	signer, in, err := loadSigner(*homeDir, keyName)
+	if err != nil {
+		return err
+	}
+	if in.Type != keystore.ECDSAP256 {
+		return usageErrorf("sign: key %q is %s, which signs whole messages; sign hashes files and signs the digest", keyName, in.Type).
+			hint("use an %s key, or 'hallmark attest', which can use %s", keystore.ECDSAP256, in.Type)
+	}
+	hint, err := bundle.KeyHint(signer.Public())
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		d, _, err := digest.File(f)
+		if err != nil {
+			return err
+		}
+		sig, err := signer.Sign(rand.Reader, d[:], crypto.SHA256)
+		if err != nil {
+			return fmt.Errorf("signing %s: %w", f, err)
+		}
+		b, err := bundle.NewMessageSignature(d[:], sig, hint)
+		if err != nil {
+			return err
+		}
+		path := out
+		if path == "" {
+			path = f + ".sigstore.json"
+		}
+		if err := c.writeBundle(path, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkRegular checks that path names a regular file.
+func checkRegular(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file", path)
+	}
+	return nil
+}
+
+// writeBundle writes b to path ("-" for stdout) through a temporary file and
+// a rename, and prints the path.
+func (c *cli) writeBundle(path string, b *bundle.Bundle) error {
+	data, err := bundle.Marshal(b)
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	if path == "-" {
+		_, err := c.stdout.Write(data)
+		return err
+	}
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
+		return fmt.Errorf("writing bundle: %w", err)
+	}
+	fmt.Fprintln(c.stdout, path)
+	return nil
+}
