@@ -101,7 +101,7 @@ func check(b *protobundle.Bundle) error {
 		}
 	case *protobundle.Bundle_DsseEnvelope:
 		if err := dsse.Check(c.DsseEnvelope); err != nil {
-			return fmt.Errorf("dsseEnvelope: %w", err)
+			return fmt.Errorf("dsseEnvelope.%w", err)
 		}
 		if n := len(c.DsseEnvelope.Signatures); n != 1 {
 			return fmt.Errorf("dsseEnvelope.signatures: %d signatures, a bundle holds exactly 1", n)

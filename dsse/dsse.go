@@ -89,7 +89,7 @@ var ErrSignature = errors.New("dsse: signature does not verify")
 // Verify checks that at least one signature of env verifies with pub.
 func Verify(env *protodsse.Envelope, pub crypto.PublicKey) error {
 	if err := Check(env); err != nil {
-		return err
+		return fmt.Errorf("dsse: %w", err)
 	}
 	pae := PAE(env.PayloadType, env.Payload)
 	sum := sha256.Sum256(pae)
@@ -123,29 +123,31 @@ func Parse(data []byte) (*protodsse.Envelope, error) {
 		return nil, fmt.Errorf("dsse: %w", err)
 	}
 	if err := Check(&env); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dsse: %w", err)
 	}
 	return &env, nil
 }
 
-// Check reports the first structural problem of env, naming the field:
-// a missing payload type or payload, no signatures, too many, or an empty one.
+// Check reports the first structural problem of env, naming the field
+// relative to the envelope ("signatures[0].sig: missing"), so callers can
+// prefix where the envelope sits: a missing payload type or payload, no
+// signatures, too many, or an empty one.
 func Check(env *protodsse.Envelope) error {
 	switch {
 	case env == nil:
-		return errors.New("dsse: missing envelope")
+		return errors.New("envelope: missing")
 	case env.PayloadType == "":
-		return errors.New("dsse: payloadType: missing")
+		return errors.New("payloadType: missing")
 	case len(env.Payload) == 0:
-		return errors.New("dsse: payload: missing")
+		return errors.New("payload: missing")
 	case len(env.Signatures) == 0:
-		return errors.New("dsse: signatures: none")
+		return errors.New("signatures: none")
 	case len(env.Signatures) > maxSignatures:
-		return fmt.Errorf("dsse: signatures: %d is over the limit of %d", len(env.Signatures), maxSignatures)
+		return fmt.Errorf("signatures: %d is over the limit of %d", len(env.Signatures), maxSignatures)
 	}
 	for i, s := range env.Signatures {
 		if s == nil || len(s.Sig) == 0 {
-			return fmt.Errorf("dsse: signatures[%d].sig: missing", i)
+			return fmt.Errorf("signatures[%d].sig: missing", i)
 		}
 	}
 	return nil

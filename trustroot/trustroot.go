@@ -36,6 +36,10 @@ func PublicGood() (*root.TrustedRoot, error) {
 	return tr, nil
 }
 
+// PublicGoodJSON returns the embedded public Sigstore production trusted root
+// as the JSON document it is, for tools that read a trusted_root.json file.
+func PublicGoodJSON() []byte { return append([]byte(nil), publicGood...) }
+
 // Load reads and parses the trusted root at path.
 func Load(path string) (*root.TrustedRoot, error) {
 	data, err := limit.ReadFile(path, limit.TrustedRoot)
