@@ -171,6 +171,9 @@ func checkEntry(e *protorekor.TransparencyLogEntry) error {
 	case p.Checkpoint == nil || p.Checkpoint.Envelope == "":
 		return errors.New("inclusionProof.checkpoint.envelope: missing")
 	}
+	if len(p.Hashes) > 64 {
+		return fmt.Errorf("inclusionProof.hashes: %d hashes; a proof in a tree of up to 2^64 entries has at most 64", len(p.Hashes))
+	}
 	for j, h := range p.Hashes {
 		if len(h) != sha256.Size {
 			return fmt.Errorf("inclusionProof.hashes[%d]: %d bytes, want %d", j, len(h), sha256.Size)

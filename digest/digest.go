@@ -35,8 +35,12 @@ func (d SHA256) Hex() string { return hex.EncodeToString(d[:]) }
 
 // Reader hashes r to its end and returns the digest and the byte count.
 func Reader(r io.Reader) (SHA256, int64, error) {
+	return hashWith(r, make([]byte, bufSize))
+}
+
+func hashWith(r io.Reader, buf []byte) (SHA256, int64, error) {
 	h := sha256.New()
-	n, err := copyBuffer(h, r)
+	n, err := copyBuffer(h, r, buf)
 	var d SHA256
 	if err != nil {
 		return d, n, err
@@ -45,8 +49,7 @@ func Reader(r io.Reader) (SHA256, int64, error) {
 	return d, n, nil
 }
 
-func copyBuffer(h hash.Hash, r io.Reader) (int64, error) {
-	buf := make([]byte, bufSize)
+func copyBuffer(h hash.Hash, r io.Reader, buf []byte) (int64, error) {
 	var n int64
 	for {
 		m, err := r.Read(buf)
@@ -76,7 +79,10 @@ func File(path string) (SHA256, int64, error) {
 	if !fi.Mode().IsRegular() {
 		return SHA256{}, 0, fmt.Errorf("%s: not a regular file", path)
 	}
-	d, n, err := Reader(f)
+	// Small files get a buffer of their size: verifying a small artifact
+	// should not allocate a megabyte.
+	size := min(bufSize, max(fi.Size()+1, 4096))
+	d, n, err := hashWith(f, make([]byte, size))
 	if err != nil {
 		return d, n, fmt.Errorf("%s: %w", path, err)
 	}
