@@ -57,6 +57,7 @@ func TestBadInput(t *testing.T) {
 		code   int
 		stderr string
 	}{
+		{"no log entry", []string{"verify", "--key", in("pub.pem"), in("a.txt")}, 1, "hint: the bundle has no transparency log entry"},
 		{"malformed JSON", verify(writeTo(t, in("m.json"), `{"mediaType":`)), 2, "bundle: malformed"},
 		{"not JSON", verify(writeTo(t, in("n.json"), "\x00\xff")), 2, "bundle: malformed"},
 		{"empty file", verify(writeTo(t, in("e.json"), "")), 2, "bundle: malformed"},

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-
 	"strings"
 
 	"golang.org/x/term"
@@ -44,8 +43,9 @@ Environment:
   HALLMARK_KEY_PASSPHRASE  passphrase of encrypted keys (else a prompt)
 `
 
-// command is one subcommand: its name, one line for the overview, and its run
-// function, which gets the arguments after the command name.
+// command is one subcommand: its name and its run function, which gets the
+// arguments after the command name. Each command's usage text lives in its
+// own file, next to its run function.
 type command struct {
 	name string
 	run  func(c *cli, args []string) error

@@ -133,7 +133,7 @@ func runVerify(c *cli, args []string) error {
 	if err != nil {
 		if errors.Is(err, verifier.ErrFailed) {
 			ferr := &checkFailedError{fmt.Errorf("verification failed: %w", err)}
-			if *ignoreTlog || !noTlogEntries(b) || trust.Root == nil {
+			if *ignoreTlog || len(b.GetVerificationMaterial().GetTlogEntries()) > 0 {
 				return ferr
 			}
 			return withHint(ferr, "the bundle has no transparency log entry; --insecure-ignore-tlog accepts that, at your own risk")
@@ -149,10 +149,6 @@ func runVerify(c *cli, args []string) error {
 	}
 	fmt.Fprintf(c.stderr, "hallmark: verified %s: %s\n", target, describe(res))
 	return nil
-}
-
-func noTlogEntries(b *bundle.Bundle) bool {
-	return len(b.GetVerificationMaterial().GetTlogEntries()) == 0
 }
 
 // describe says in a line who signed and what time evidence was verified.
