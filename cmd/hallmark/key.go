@@ -149,7 +149,7 @@ func keyError(err error, name string) error {
 		}
 		return withHint(err, "create it with '%s', or list keys with 'hallmark key list'", gen)
 	case errors.Is(err, keystore.ErrPassphrase):
-		return withHint(err, "check HALLMARK_KEY_PASSPHRASE")
+		return withHint(err, "check the passphrase (HALLMARK_KEY_PASSPHRASE, when it is set)")
 	}
 	return err
 }
