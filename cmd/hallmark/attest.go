@@ -36,12 +36,7 @@ Prints the path of the bundle written.
 
 func runAttest(c *cli, args []string) error {
 	fs := c.flagSet("attest", attestUsage)
-	homeDir := homeFlag(fs)
-	var keyName, out string
-	fs.StringVar(&keyName, "key", defaultKey, "")
-	fs.StringVar(&keyName, "k", defaultKey, "")
-	fs.StringVar(&out, "bundle", "", "")
-	fs.StringVar(&out, "b", "", "")
+	sf := addSigningFlags(fs)
 	predType := fs.String("predicate-type", "", "")
 	predFile := fs.String("predicate", "", "")
 	subjects, err := c.parse(fs, args)
@@ -55,7 +50,7 @@ func runAttest(c *cli, args []string) error {
 		return usageErrorf("attest: --predicate-type is required").hint("for example --predicate-type https://slsa.dev/provenance/v1")
 	case *predFile == "":
 		return usageErrorf("attest: --predicate is required")
-	case out == "" && len(subjects) > 1:
+	case sf.out == "" && len(subjects) > 1:
 		return usageErrorf("attest: %d subjects need an explicit --bundle", len(subjects))
 	}
 	if u, err := url.Parse(*predType); err != nil || !u.IsAbs() {
@@ -71,7 +66,7 @@ func runAttest(c *cli, args []string) error {
 			return err
 		}
 	}
-	signer, _, err := loadSigner(*homeDir, keyName)
+	signer, _, err := loadSigner(sf.home, sf.key)
 	if err != nil {
 		return err
 	}
@@ -99,10 +94,10 @@ func runAttest(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if out == "" {
-		out = subjects[0] + ".intoto.sigstore.json"
+	if sf.out == "" {
+		sf.out = subjects[0] + ".intoto.sigstore.json"
 	}
-	return c.writeBundle(out, b)
+	return c.writeBundle(sf.out, b)
 }
 
 // statement is an in-toto Statement v1 with its predicate kept as the exact

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto"
 	"crypto/rand"
+	"flag"
 	"fmt"
 	"os"
 
@@ -30,12 +31,7 @@ Prints the path of each bundle written, one per line.
 
 func runSign(c *cli, args []string) error {
 	fs := c.flagSet("sign", signUsage)
-	homeDir := homeFlag(fs)
-	var keyName, out string
-	fs.StringVar(&keyName, "key", defaultKey, "")
-	fs.StringVar(&keyName, "k", defaultKey, "")
-	fs.StringVar(&out, "bundle", "", "")
-	fs.StringVar(&out, "b", "", "")
+	sf := addSigningFlags(fs)
 	files, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -43,7 +39,7 @@ func runSign(c *cli, args []string) error {
 	if len(files) == 0 {
 		return usageErrorf("sign: no files given").hint("run 'hallmark sign --help' for usage")
 	}
-	if out != "" && len(files) > 1 {
+	if sf.out != "" && len(files) > 1 {
 		return usageErrorf("sign: --bundle names one output, but %d files were given", len(files)).
 			hint("drop --bundle to write FILE.sigstore.json beside each file")
 	}
@@ -53,12 +49,12 @@ func runSign(c *cli, args []string) error {
 			return err
 		}
 	}
-	signer, in, err := loadSigner(*homeDir, keyName)
+	signer, in, err := loadSigner(sf.home, sf.key)
 	if err != nil {
 		return err
 	}
 	if in.Type != keystore.ECDSAP256 {
-		return usageErrorf("sign: key %q is %s, which signs whole messages; sign hashes files and signs the digest", keyName, in.Type).
+		return usageErrorf("sign: key %q is %s, which signs whole messages; sign hashes files and signs the digest", sf.key, in.Type).
 			hint("use an %s key, or 'hallmark attest', which can use %s", keystore.ECDSAP256, in.Type)
 	}
 	hint, err := bundle.KeyHint(signer.Public())
@@ -78,7 +74,7 @@ func runSign(c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		path := out
+		path := sf.out
 		if path == "" {
 			path = f + ".sigstore.json"
 		}
@@ -87,6 +83,22 @@ func runSign(c *cli, args []string) error {
 		}
 	}
 	return nil
+}
+
+// signingFlags are the flags of the commands that sign: where the data
+// directory is, which key signs, where the bundle goes.
+type signingFlags struct {
+	home, key, out string
+}
+
+func addSigningFlags(fs *flag.FlagSet) *signingFlags {
+	sf := new(signingFlags)
+	fs.StringVar(&sf.home, "home", "", "")
+	fs.StringVar(&sf.key, "key", defaultKey, "")
+	fs.StringVar(&sf.key, "k", defaultKey, "")
+	fs.StringVar(&sf.out, "bundle", "", "")
+	fs.StringVar(&sf.out, "b", "", "")
+	return sf
 }
 
 // checkRegular checks that path names a regular file.
