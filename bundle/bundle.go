@@ -18,12 +18,16 @@
 package bundle
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -74,9 +78,18 @@ func Parse(data []byte) (*Bundle, error) {
 	return b, nil
 }
 
-// Marshal returns the JSON form of b.
+// Marshal returns the JSON form of b, compact and stable: the same bundle
+// always gives the same bytes (protojson alone varies its whitespace).
 func Marshal(b *Bundle) ([]byte, error) {
-	return protojson.MarshalOptions{Indent: ""}.Marshal(b.Bundle)
+	js, err := protojson.Marshal(b.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Compact(&out, js); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // check reports structural problems that sigstore-go's validation would
@@ -171,6 +184,9 @@ func checkEntry(e *protorekor.TransparencyLogEntry) error {
 	case p.Checkpoint == nil || p.Checkpoint.Envelope == "":
 		return errors.New("inclusionProof.checkpoint.envelope: missing")
 	}
+	if err := checkCheckpoint(p); err != nil {
+		return err
+	}
 	if len(p.Hashes) > 64 {
 		return fmt.Errorf("inclusionProof.hashes: %d hashes; a proof in a tree of up to 2^64 entries has at most 64", len(p.Hashes))
 	}
@@ -178,6 +194,32 @@ func checkEntry(e *protorekor.TransparencyLogEntry) error {
 		if len(h) != sha256.Size {
 			return fmt.Errorf("inclusionProof.hashes[%d]: %d bytes, want %d", j, len(h), sha256.Size)
 		}
+	}
+	return nil
+}
+
+// checkCheckpoint checks that an inclusion proof's tree size and root hash are
+// those of the checkpoint it carries (C2SP tlog-checkpoint: origin, size and
+// base64 root hash lines). Verifiers check the proof against the checkpoint;
+// a proof that claims another tree is inconsistent, not just redundant.
+func checkCheckpoint(p *protorekor.InclusionProof) error {
+	lines := strings.SplitN(p.Checkpoint.Envelope, "\n", 4)
+	if len(lines) < 4 {
+		return errors.New("inclusionProof.checkpoint.envelope: not a checkpoint: want origin, size and root hash lines")
+	}
+	size, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil {
+		return fmt.Errorf("inclusionProof.checkpoint.envelope: tree size %q is not a number", lines[1])
+	}
+	root, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil {
+		return fmt.Errorf("inclusionProof.checkpoint.envelope: root hash %q is not base64", lines[2])
+	}
+	if size != p.TreeSize {
+		return fmt.Errorf("inclusionProof.treeSize: %d, but the checkpoint's tree size is %d", p.TreeSize, size)
+	}
+	if !bytes.Equal(root, p.RootHash) {
+		return errors.New("inclusionProof.rootHash: not the checkpoint's root hash")
 	}
 	return nil
 }

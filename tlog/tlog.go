@@ -241,19 +241,30 @@ func HashedRekord(digest, sig []byte, signer any) ([]byte, error) {
 		pub = s
 	}
 	if _, ok := pub.(ed25519.PublicKey); ok {
-		return nil, errors.New("tlog: Ed25519 signatures sign whole messages; a hashedrekord entry holds a digest, so only prehashed signatures (ECDSA, RSA, Ed25519ph) can be logged")
+		return nil, fmt.Errorf("tlog: %w: Ed25519 signatures sign whole messages; a hashedrekord entry holds a digest, so only prehashed signatures (ECDSA, RSA, Ed25519ph) can be logged", ErrRefused)
 	}
 	det, err := signature.GetDefaultAlgorithmDetails(pub)
 	if err != nil {
 		return nil, fmt.Errorf("tlog: entry key: %w", err)
 	}
 	v.KeyDetails = det.GetSignatureAlgorithm()
-	entry, err := hashedrekord.ToLogEntry(&rekorpb.HashedRekordRequestV002{
+	return EntryBody(&rekorpb.HashedRekordRequestV002{
 		Digest:    digest,
 		Signature: &rekorpb.Signature{Content: sig, Verifier: v},
-	}, algorithms)
+	})
+}
+
+// ErrRefused is returned, wrapped, for an entry the log will not hold: its
+// signature does not verify, or its key or algorithm is not accepted.
+var ErrRefused = errors.New("entry refused")
+
+// EntryBody checks a hashedrekord v0.0.2 request (the signature over the
+// digest, with the request's key or certificate and algorithm) and returns
+// the canonical body of its entry.
+func EntryBody(req *rekorpb.HashedRekordRequestV002) ([]byte, error) {
+	entry, err := hashedrekord.ToLogEntry(req, algorithms)
 	if err != nil {
-		return nil, fmt.Errorf("tlog: entry refused: %w", err)
+		return nil, fmt.Errorf("tlog: %w: %w", ErrRefused, err)
 	}
 	js, err := protojson.Marshal(entry)
 	if err != nil {

@@ -48,10 +48,11 @@ var ErrFailed = errors.New("verification failed")
 
 // Trust is what the verifier trusts.
 type Trust struct {
-	// Root lists the trusted transparency logs, timestamp authorities,
-	// certificate authorities and CT logs. It may be nil only when Keys is set
-	// and policies ignore the transparency log.
-	Root *root.TrustedRoot
+	// Roots list the trusted transparency logs, timestamp authorities,
+	// certificate authorities and CT logs; what any of them lists is trusted.
+	// They may be empty only when Keys is set and policies ignore the
+	// transparency log.
+	Roots []*root.TrustedRoot
 	// Keys are long-lived signing keys, trusted without validity limits.
 	Keys []crypto.PublicKey
 }
@@ -103,8 +104,8 @@ func New(trust Trust) (*Verifier, error) {
 			return ek, nil
 		}))
 	}
-	if trust.Root != nil {
-		coll = append(coll, trust.Root)
+	for _, r := range trust.Roots {
+		coll = append(coll, r)
 	}
 	if len(coll) == 0 {
 		return nil, errors.New("verifier: nothing is trusted: give a trusted root or a key")
@@ -135,7 +136,7 @@ func (v *Verifier) Verify(b *bundle.Bundle, art Artifact, p Policy) (*Result, er
 	}
 	var opts []verify.VerifierOption
 	if !p.IgnoreTlogUnsafe {
-		if v.trust.Root == nil || len(v.trust.Root.RekorLogs()) == 0 {
+		if len(v.material.RekorLogs()) == 0 {
 			return nil, fail("transparency log", errors.New("the trusted root lists no transparency log"))
 		}
 		opts = append(opts, verify.WithTransparencyLog(1))
@@ -148,7 +149,7 @@ func (v *Verifier) Verify(b *bundle.Bundle, art Artifact, p Policy) (*Result, er
 	}
 	switch {
 	case leaf != nil:
-		if v.trust.Root != nil && len(v.trust.Root.CTLogs()) > 0 {
+		if len(v.material.CTLogs()) > 0 {
 			opts = append(opts, verify.WithSignedCertificateTimestamps(1))
 		}
 		opts = append(opts, verify.WithObserverTimestamps(1))

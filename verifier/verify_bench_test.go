@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+
 	"github.com/hallmark-dev/hallmark/bundle"
 	"github.com/hallmark-dev/hallmark/digest"
 	"github.com/hallmark-dev/hallmark/keystore"
@@ -60,7 +62,7 @@ func BenchmarkVerifyKeyBundle(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v, err := verifier.New(verifier.Trust{Root: tr, Keys: []crypto.PublicKey{signer.Public()}})
+	v, err := verifier.New(verifier.Trust{Roots: []*root.TrustedRoot{tr}, Keys: []crypto.PublicKey{signer.Public()}})
 	if err != nil {
 		b.Fatal(err)
 	}

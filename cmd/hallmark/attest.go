@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"github.com/hallmark-dev/hallmark/bundle"
 	"github.com/hallmark-dev/hallmark/digest"
 	"github.com/hallmark-dev/hallmark/dsse"
+	"github.com/hallmark-dev/hallmark/keystore"
 	"github.com/hallmark-dev/hallmark/limit"
 )
 
@@ -20,13 +22,15 @@ const attestUsage = `Usage: hallmark attest [--key NAME] [--bundle OUT] --predic
 
 Makes an in-toto Statement v1 whose subjects are the SUBJECT files (by name
 and SHA-256 digest) and whose predicate is the JSON object in FILE, signs it
-in a DSSE envelope, and writes a Sigstore bundle (v0.3) holding the envelope.
+in a DSSE envelope, logs and timestamps the signature, and writes a Sigstore
+bundle (v0.3) holding the envelope, the log entry and the timestamp. Needs
+'hallmark init'.
 
 Flags:
   --predicate-type URI   the predicate's type, an absolute URI, for example
                          https://slsa.dev/provenance/v1
   --predicate FILE       the predicate, a JSON object (at most 16 MiB)
-  -k, --key NAME         signing key (default "default"); ecdsa-p256 or ed25519
+  -k, --key NAME         signing key (default "default"), ecdsa-p256
   -b, --bundle OUT       where to write the bundle ("-" for stdout); the
                          default, with one SUBJECT, is SUBJECT.intoto.sigstore.json
   --home DIR             data directory (default $HALLMARK_HOME)
@@ -66,10 +70,20 @@ func runAttest(c *cli, args []string) error {
 			return err
 		}
 	}
-	signer, _, err := loadSigner(sf.home, sf.key)
+	signer, in, err := c.loadSigner(sf.home, sf.key)
 	if err != nil {
 		return err
 	}
+	if in.Type != keystore.ECDSAP256 {
+		return usageErrorf("attest: key %q is %s; its signatures over a whole envelope cannot be logged as a Rekor v2 hashedrekord entry", sf.key, in.Type).
+			hint("use an %s key", keystore.ECDSAP256)
+	}
+	ctx := context.Background()
+	plane, err := c.openPlane(ctx, sf.home)
+	if err != nil {
+		return err
+	}
+	defer plane.Close(ctx)
 	st := statement{Type: ita1.StatementTypeUri, PredicateType: *predType, Predicate: predicate}
 	for _, f := range subjects {
 		d, _, err := digest.File(f)
@@ -92,6 +106,9 @@ func runAttest(c *cli, args []string) error {
 	}
 	b, err := bundle.NewDSSE(env, hint)
 	if err != nil {
+		return err
+	}
+	if err := plane.Record(ctx, b, signer.Public()); err != nil {
 		return err
 	}
 	if sf.out == "" {

@@ -25,11 +25,15 @@ Usage:
   hallmark <command> [flags] [arguments]
 
 Commands:
-  key        generate, list and export signing keys
-  sign       sign files, writing a Sigstore bundle for each
-  attest     sign an in-toto statement about files, in a Sigstore bundle
-  verify     verify a Sigstore bundle against a file or digest
-  version    print the version
+  init        create the local control plane: transparency log, timestamp authority
+  key         generate, list and export signing keys
+  sign        sign files: a logged, timestamped Sigstore bundle for each
+  attest      sign an in-toto statement about files, in a Sigstore bundle
+  verify      verify a Sigstore bundle against a file or digest
+  log         read and check the transparency log; monitor it for foreign entries
+  serve       serve the control plane over HTTP: log, timestamp authority
+  trust-root  export the control plane's trusted root, for offline verification
+  version     print the version
 
 Run 'hallmark <command> --help' for a command's flags.
 
@@ -40,7 +44,7 @@ machine output (bundles, JSON) goes to stdout.
 Environment:
   HALLMARK_HOME            data directory (default $XDG_DATA_HOME/hallmark,
                            or ~/.local/share/hallmark)
-  HALLMARK_KEY_PASSPHRASE  passphrase of encrypted keys (else a prompt)
+  HALLMARK_KEY_PASSPHRASE  passphrase of the data directory's keys (else a prompt)
 `
 
 // command is one subcommand: its name and its run function, which gets the
@@ -53,8 +57,12 @@ type command struct {
 
 var commands = []command{
 	{"attest", runAttest},
+	{"init", runInit},
 	{"key", runKey},
+	{"log", runLog},
+	{"serve", runServe},
 	{"sign", runSign},
+	{"trust-root", runTrustRoot},
 	{"verify", runVerify},
 	{"version", runVersion},
 }
@@ -63,6 +71,7 @@ var commands = []command{
 // in-process.
 type cli struct {
 	stdout, stderr io.Writer
+	pass           []byte // the data directory's passphrase, once known
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -202,14 +211,19 @@ func home(flagValue string) (string, error) {
 	return filepath.Join(u, ".local", "share", "hallmark"), nil
 }
 
-// passphrase returns the key passphrase from $HALLMARK_KEY_PASSPHRASE, or
-// asks for it on the terminal (twice when confirm is set).
-func passphrase(prompt string, confirm bool) ([]byte, error) {
+// passphrase returns the data directory's passphrase, which protects all of
+// its keys: from $HALLMARK_KEY_PASSPHRASE, or asked for on the terminal once
+// per process (twice when confirm is set, for a new key).
+func (c *cli) passphrase(confirm bool) ([]byte, error) {
+	if c.pass != nil {
+		return c.pass, nil
+	}
 	if p, ok := os.LookupEnv("HALLMARK_KEY_PASSPHRASE"); ok {
 		if p == "" {
 			return nil, usageErrorf("HALLMARK_KEY_PASSPHRASE is set but empty")
 		}
-		return []byte(p), nil
+		c.pass = []byte(p)
+		return c.pass, nil
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
@@ -223,7 +237,7 @@ func passphrase(prompt string, confirm bool) ([]byte, error) {
 		fmt.Fprintln(tty)
 		return b, err
 	}
-	p, err := read(prompt)
+	p, err := read("Passphrase of the data directory's keys: ")
 	if err != nil {
 		return nil, fmt.Errorf("reading passphrase: %w", err)
 	}
@@ -239,5 +253,6 @@ func passphrase(prompt string, confirm bool) ([]byte, error) {
 			return nil, usageErrorf("passphrases do not match")
 		}
 	}
+	c.pass = p
 	return p, nil
 }

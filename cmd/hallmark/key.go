@@ -74,7 +74,7 @@ func runKey(c *cli, args []string) error {
 		}
 		var pass []byte
 		if !*plaintext {
-			if pass, err = passphrase(fmt.Sprintf("Passphrase for new key %q: ", name), true); err != nil {
+			if pass, err = c.passphrase(true); err != nil {
 				return err
 			}
 		}
@@ -155,8 +155,8 @@ func keyError(err error, name string) error {
 }
 
 // loadSigner opens key name of the store in homeFlag's data directory,
-// asking for its passphrase if it is encrypted.
-func loadSigner(homeFlag, name string) (crypto.Signer, *keystore.Info, error) {
+// asking for the passphrase if the key is encrypted.
+func (c *cli) loadSigner(homeFlag, name string) (crypto.Signer, *keystore.Info, error) {
 	store, err := keyStore(homeFlag)
 	if err != nil {
 		return nil, nil, err
@@ -167,7 +167,7 @@ func loadSigner(homeFlag, name string) (crypto.Signer, *keystore.Info, error) {
 	}
 	var pass []byte
 	if in.Encrypted {
-		if pass, err = passphrase(fmt.Sprintf("Passphrase for key %q: ", name), false); err != nil {
+		if pass, err = c.passphrase(false); err != nil {
 			return nil, nil, err
 		}
 	}

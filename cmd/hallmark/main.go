@@ -2,8 +2,21 @@
 // receive. See the README and `hallmark help`.
 package main
 
-import "os"
+import (
+	"io"
+	"os"
+
+	"k8s.io/klog/v2"
+)
 
 func main() {
+	quietLibraries()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// quietLibraries silences the progress lines Tessera logs through klog: stderr
+// is for this program's own messages.
+func quietLibraries() {
+	klog.LogToStderr(false)
+	klog.SetOutput(io.Discard)
 }

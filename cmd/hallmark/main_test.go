@@ -27,6 +27,7 @@ func TestMain(m *testing.M) {
 	if d := peersDir(); d != "" {
 		os.Setenv("PATH", d+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
+	quietLibraries()
 	testscript.Main(m, map[string]func(){
 		"hallmark": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
 	})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"flag"
@@ -15,10 +16,12 @@ import (
 
 const signUsage = `Usage: hallmark sign [--key NAME] [--bundle OUT] FILE...
 
-Signs each FILE with a key of the local control plane and writes a Sigstore
-bundle (v0.3, a message signature over the file's SHA-256 digest) to
+Signs each FILE with a key of the data directory, logs the signature in the
+control plane's transparency log, timestamps it, and writes a Sigstore bundle
+(v0.3: a message signature over the file's SHA-256 digest, the log entry with
+its inclusion proof and checkpoint, the RFC 3161 timestamp) to
 FILE.sigstore.json, replacing one that is there. Files are hashed where they
-lie, in constant memory; only the digest is signed.
+lie, in constant memory; only the digest is signed. Needs 'hallmark init'.
 
 Flags:
   -k, --key NAME      signing key (default "default"; see 'hallmark key')
@@ -49,37 +52,52 @@ func runSign(c *cli, args []string) error {
 			return err
 		}
 	}
-	signer, in, err := loadSigner(sf.home, sf.key)
+	signer, in, err := c.loadSigner(sf.home, sf.key)
 	if err != nil {
 		return err
 	}
 	if in.Type != keystore.ECDSAP256 {
 		return usageErrorf("sign: key %q is %s, which signs whole messages; sign hashes files and signs the digest", sf.key, in.Type).
-			hint("use an %s key, or 'hallmark attest', which can use %s", keystore.ECDSAP256, in.Type)
+			hint("use an %s key", keystore.ECDSAP256)
 	}
 	hint, err := bundle.KeyHint(signer.Public())
 	if err != nil {
 		return err
 	}
-	for _, f := range files {
-		d, _, err := digest.File(f)
-		if err != nil {
+	ctx := context.Background()
+	plane, err := c.openPlane(ctx, sf.home)
+	if err != nil {
+		return err
+	}
+	defer plane.Close(ctx)
+	// Files go in groups: each group's log appends wait on one checkpoint.
+	for start := 0; start < len(files); start += maxInFlight {
+		group := files[start:min(start+maxInFlight, len(files))]
+		bundles := make([]*bundle.Bundle, len(group))
+		for i, f := range group {
+			d, _, err := digest.File(f)
+			if err != nil {
+				return err
+			}
+			sig, err := signer.Sign(rand.Reader, d[:], crypto.SHA256)
+			if err != nil {
+				return fmt.Errorf("signing %s: %w", f, err)
+			}
+			if bundles[i], err = bundle.NewMessageSignature(d[:], sig, hint); err != nil {
+				return err
+			}
+		}
+		if err := record(ctx, plane, bundles, signer.Public()); err != nil {
 			return err
 		}
-		sig, err := signer.Sign(rand.Reader, d[:], crypto.SHA256)
-		if err != nil {
-			return fmt.Errorf("signing %s: %w", f, err)
-		}
-		b, err := bundle.NewMessageSignature(d[:], sig, hint)
-		if err != nil {
-			return err
-		}
-		path := sf.out
-		if path == "" {
-			path = f + ".sigstore.json"
-		}
-		if err := c.writeBundle(path, b); err != nil {
-			return err
+		for i, f := range group {
+			path := sf.out
+			if path == "" {
+				path = f + ".sigstore.json"
+			}
+			if err := c.writeBundle(path, bundles[i]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -8,8 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/hallmark-dev/hallmark/bundle"
+	"github.com/hallmark-dev/hallmark/controlplane"
 	"github.com/hallmark-dev/hallmark/digest"
 	"github.com/hallmark-dev/hallmark/limit"
 	"github.com/hallmark-dev/hallmark/trustroot"
@@ -34,7 +38,9 @@ Flags:
   --certificate-oidc-issuer URL       require this OIDC issuer in the certificate
   --certificate-oidc-issuer-regexp RE ... or one that matches RE
   --trusted-root T.json               trusted root (default: the public Sigstore
-                                      production root, embedded in hallmark)
+                                      production root, embedded in hallmark, and
+                                      the local control plane's, if there is one)
+  --home DIR                          data directory (default $HALLMARK_HOME)
   --insecure-ignore-tlog              accept a bundle without a transparency log
                                       entry; a key signature without a timestamp
                                       is then checked at the current time
@@ -58,6 +64,7 @@ func runVerify(c *cli, args []string) error {
 	fs.StringVar(&id.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "")
 	fs.StringVar(&rootPath, "trusted-root", "", "")
 	ignoreTlog := fs.Bool("insecure-ignore-tlog", false, "")
+	homeDir := homeFlag(fs)
 	asJSON := fs.Bool("json", false, "")
 	pos, err := c.parse(fs, args)
 	if err != nil {
@@ -107,12 +114,7 @@ func runVerify(c *cli, args []string) error {
 	var trust verifier.Trust
 	var policy verifier.Policy
 	policy.IgnoreTlogUnsafe = *ignoreTlog
-	if rootPath != "" {
-		trust.Root, err = trustroot.Load(rootPath)
-	} else {
-		trust.Root, err = trustroot.PublicGood()
-	}
-	if err != nil {
+	if trust.Roots, err = trustedRoots(rootPath, *homeDir); err != nil {
 		return err
 	}
 	if keyPath != "" {
@@ -163,10 +165,59 @@ func describe(res *verifier.Result) string {
 	if res.Statement != nil {
 		parts = append(parts, fmt.Sprintf("statement of type %s", res.Statement.GetPredicateType()))
 	}
+	seen := map[string]bool{}
 	for _, ts := range res.VerifiedTimestamps {
-		parts = append(parts, fmt.Sprintf("%s at %s", ts.Type, ts.Timestamp.UTC().Format("2006-01-02T15:04:05Z")))
+		s := fmt.Sprintf("%s at %s", timestampKind(ts.Type), ts.Timestamp.UTC().Format(time.RFC3339))
+		if !seen[s] {
+			seen[s] = true
+			parts = append(parts, s)
+		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// trustedRoots returns the trusted root at path or, with no path, the
+// embedded public Sigstore root and the local control plane's, if the data
+// directory has one.
+func trustedRoots(path, homeFlag string) ([]*root.TrustedRoot, error) {
+	if path != "" {
+		tr, err := trustroot.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		return []*root.TrustedRoot{tr}, nil
+	}
+	pg, err := trustroot.PublicGood()
+	if err != nil {
+		return nil, err
+	}
+	roots := []*root.TrustedRoot{pg}
+	h, err := home(homeFlag)
+	if err != nil {
+		return roots, nil
+	}
+	raw, err := controlplane.TrustedRootOf(h)
+	if errors.Is(err, controlplane.ErrNotInitialized) {
+		return roots, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the local control plane's trusted root: %w", err)
+	}
+	local, err := root.NewTrustedRootFromJSON(raw)
+	if err != nil {
+		return nil, fmt.Errorf("the local control plane's trusted root: %w", err)
+	}
+	return append(roots, local), nil
+}
+
+func timestampKind(t string) string {
+	switch t {
+	case "TimestampAuthority":
+		return "timestamped"
+	case "Tlog":
+		return "logged"
+	}
+	return t
 }
 
 // readPublicKey reads a PEM SubjectPublicKeyInfo.
