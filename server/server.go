@@ -32,38 +32,33 @@ import (
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/hallmark-dev/hallmark/tlog"
 )
 
 // Ops are the control plane operations the server offers.
 type Ops interface {
 	// AppendHashedRekord checks the signature of a hashedrekord request,
 	// logs it, and returns its log entry once a published checkpoint
-	// commits to it. A request that does not verify is an *InputError.
+	// commits to it. A request the log will not hold is an error wrapping
+	// tlog.ErrRefused, and nothing is logged.
 	AppendHashedRekord(ctx context.Context, req *rekorpb.HashedRekordRequestV002) (*protorekor.TransparencyLogEntry, error)
-	// TSA serves RFC 3161 over HTTP.
-	TSA() http.Handler
 }
-
-// InputError is an error caused by the request, reported with a 400.
-type InputError struct{ Err error }
-
-func (e *InputError) Error() string { return e.Err.Error() }
-func (e *InputError) Unwrap() error { return e.Err }
 
 // maxEntryRequest bounds an append request: a signature, a digest and a key
 // or certificate chain are a few KiB.
 const maxEntryRequest = 256 << 10
 
 // New returns the server's handler. tiles is the log's directory, as an
-// fs.FS; only its checkpoint and tile/ tree are served.
-func New(ops Ops, tiles fs.FS, logger *slog.Logger) http.Handler {
+// fs.FS; only its checkpoint and tile/ tree are served. tsa serves RFC 3161.
+func New(ops Ops, tsa http.Handler, tiles fs.FS, logger *slog.Logger) http.Handler {
 	s := &server{ops: ops, tiles: tiles, log: logger}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /checkpoint", s.file)
 	mux.HandleFunc("GET /tile/", s.file)
 	mux.HandleFunc("POST /api/v2/log/entries", s.appendEntry)
-	mux.Handle("/api/v1/timestamp", ops.TSA())
-	mux.Handle("/api/v1/timestamp/", ops.TSA()) // GET .../certchain: the PEM chain
+	mux.Handle("/api/v1/timestamp", tsa)
+	mux.Handle("/api/v1/timestamp/", tsa) // GET .../certchain: the PEM chain
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
 }
@@ -124,10 +119,9 @@ func (s *server) appendEntry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	entry, err := s.ops.AppendHashedRekord(r.Context(), hr)
-	var ie *InputError
 	switch {
-	case errors.As(err, &ie):
-		http.Error(w, ie.Error(), http.StatusBadRequest)
+	case errors.Is(err, tlog.ErrRefused):
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	case err != nil:
 		s.log.Error("append", "err", err)

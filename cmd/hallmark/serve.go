@@ -11,12 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
-
-	"github.com/hallmark-dev/hallmark/controlplane"
 	"github.com/hallmark-dev/hallmark/server"
-	"github.com/hallmark-dev/hallmark/tlog"
 )
 
 const serveUsage = `Usage: hallmark serve [--addr HOST:PORT] [--home DIR]
@@ -63,7 +58,7 @@ func runServe(c *cli, args []string) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           server.New(planeOps{plane}, os.DirFS(plane.LogDir()), logger),
+		Handler:           server.New(plane, plane.TSA(), os.DirFS(plane.LogDir()), logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 	}
@@ -99,16 +94,3 @@ func checkLoopback(addr string) error {
 	return usageErrorf("serve: --addr %q is not a loopback address", addr).
 		hint("until authentication and TLS land, the server listens on 127.0.0.1 or ::1 only")
 }
-
-// planeOps adapts the control plane to the server's operations.
-type planeOps struct{ p *controlplane.Plane }
-
-func (o planeOps) AppendHashedRekord(ctx context.Context, req *rekorpb.HashedRekordRequestV002) (*protorekor.TransparencyLogEntry, error) {
-	e, err := o.p.AppendHashedRekord(ctx, req)
-	if errors.Is(err, tlog.ErrRefused) {
-		return nil, &server.InputError{Err: err}
-	}
-	return e, err
-}
-
-func (o planeOps) TSA() http.Handler { return o.p.TSA() }
