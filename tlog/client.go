@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/transparency-dev/formats/log"
@@ -21,12 +22,28 @@ type Fetcher interface {
 }
 
 // Client reads a log and checks what it reads: checkpoints against the log's
-// key and origin, proofs against checkpoints.
+// key and origin (and, with RequireWitnesses, against witnesses' keys), proofs
+// against checkpoints.
 type Client struct {
 	f        Fetcher
 	origin   string
 	verifier note.Verifier
+
+	witnesses       []note.Verifier
+	witnessRequired int
 }
+
+// RequireWitnesses makes the client accept only checkpoints cosigned (C2SP
+// tlog-cosignature) by at least n of the witnesses, each given by its
+// verifier (for example from transparency-dev/formats/note's
+// NewVerifierForCosignatureV1). Signatures by unknown keys are ignored.
+func (c *Client) RequireWitnesses(n int, witnesses ...note.Verifier) {
+	c.witnesses, c.witnessRequired = witnesses, n
+}
+
+// ErrWitnesses is returned, wrapped, for a checkpoint without enough
+// witness cosignatures.
+var ErrWitnesses = errors.New("not enough witness cosignatures")
 
 // NewClient returns a client of the log that f reads, whose checkpoints are
 // signed by v for origin.
@@ -34,15 +51,15 @@ func NewClient(f Fetcher, origin string, v note.Verifier) *Client {
 	return &Client{f: f, origin: origin, verifier: v}
 }
 
-// Checkpoint fetches the log's latest checkpoint and verifies its signature
-// and origin. Witness cosignatures (C2SP tlog-cosignature) by other keys may
-// be present; they are ignored here.
+// Checkpoint fetches the log's latest checkpoint and verifies its signature,
+// its origin and the witness policy. Cosignatures by keys the client does not
+// know are ignored.
 func (c *Client) Checkpoint(ctx context.Context) (*log.Checkpoint, []byte, error) {
 	raw, err := c.f.ReadCheckpoint(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tlog: reading checkpoint: %w", err)
 	}
-	cp, err := ParseCheckpoint(raw, c.origin, c.verifier)
+	cp, err := c.ParseCheckpoint(raw)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,9 +76,27 @@ func ParseCheckpoint(raw []byte, origin string, v note.Verifier) (*log.Checkpoin
 	return cp, nil
 }
 
-// ParseCheckpoint verifies a signed checkpoint of this client's log.
+// ParseCheckpoint verifies a signed checkpoint of this client's log,
+// including the witness policy, if any.
 func (c *Client) ParseCheckpoint(raw []byte) (*log.Checkpoint, error) {
-	return ParseCheckpoint(raw, c.origin, c.verifier)
+	cp, _, n, err := log.ParseCheckpoint(raw, c.origin, c.verifier, c.witnesses...)
+	if err != nil {
+		return nil, fmt.Errorf("tlog: checkpoint: %w", err)
+	}
+	if c.witnessRequired > 0 {
+		cosigned := map[uint32]bool{}
+		for _, s := range n.Sigs {
+			for _, w := range c.witnesses {
+				if s.Hash == w.KeyHash() && s.Name == w.Name() {
+					cosigned[s.Hash] = true
+				}
+			}
+		}
+		if len(cosigned) < c.witnessRequired {
+			return nil, fmt.Errorf("tlog: checkpoint: %w: %d of the %d required", ErrWitnesses, len(cosigned), c.witnessRequired)
+		}
+	}
+	return cp, nil
 }
 
 // InclusionProof returns the proof that entry index is in the tree of the

@@ -14,7 +14,9 @@ import (
 	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
+	fnote "github.com/transparency-dev/formats/note"
 	"github.com/transparency-dev/tessera/client"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/hallmark-dev/hallmark/controlplane"
 	"github.com/hallmark-dev/hallmark/limit"
@@ -39,6 +41,9 @@ checkpoints against the log's key and origin, proofs against checkpoints.
 Flags:
   --log URL               read the log served at URL (default: the data directory's log)
   --trusted-root T.json   the log's key and origin (default: the local control plane's)
+  --witness VKEY          a witness's note verifier key (C2SP signed-note; cosignature/v1
+                          or Ed25519); repeatable: checkpoints must be cosigned by them
+  --witnesses-required N  how many of the witnesses must cosign (default: all given)
   --home DIR              data directory (default $HALLMARK_HOME)
   --key PUB.pem           (monitor) a public key to watch; repeatable; default: every
                           signing key of the data directory
@@ -62,8 +67,10 @@ func runLog(c *cli, args []string) error {
 	homeDir := homeFlag(fs)
 	logURL := fs.String("log", "", "")
 	rootPath := fs.String("trusted-root", "", "")
-	var keys stringsFlag
+	var keys, witnesses stringsFlag
 	var state string
+	fs.Var(&witnesses, "witness", "")
+	witnessesRequired := fs.Int("witnesses-required", -1, "")
 	if sub == "monitor" {
 		fs.Var(&keys, "key", "")
 		fs.StringVar(&state, "state", "", "")
@@ -78,6 +85,9 @@ func runLog(c *cli, args []string) error {
 	}
 	cl, origin, logID, err := logClient(h, *logURL, *rootPath)
 	if err != nil {
+		return err
+	}
+	if err := requireWitnesses(cl, witnesses, *witnessesRequired); err != nil {
 		return err
 	}
 	ctx := context.Background()
@@ -205,6 +215,35 @@ func (c *cli) monitor(ctx context.Context, h string, cl *tlog.Client, origin str
 	return withHint(&checkFailedError{fmt.Errorf("log monitor: ALARM: %d entries signed by watched keys that the platform did not make:\n  %s",
 		len(rep.Foreign), strings.Join(lines, "\n  "))},
 		"treat the key as compromised: retire it and investigate; the alarm repeats until the state is cleared")
+}
+
+// requireWitnesses sets the client's witness policy: n of the witnesses'
+// cosignatures, all of them when n < 0.
+func requireWitnesses(cl *tlog.Client, vkeys []string, n int) error {
+	if len(vkeys) == 0 {
+		if n > 0 {
+			return usageErrorf("--witnesses-required %d, but no --witness given", n)
+		}
+		return nil
+	}
+	var vs []note.Verifier
+	for _, vk := range vkeys {
+		v, err := fnote.NewVerifierForCosignatureV1(vk)
+		if err != nil {
+			if v, err = note.NewVerifier(vk); err != nil {
+				return usageErrorf("--witness %q: not a note verifier key: %v", vk, err)
+			}
+		}
+		vs = append(vs, v)
+	}
+	if n < 0 {
+		n = len(vs)
+	}
+	if n > len(vs) {
+		return usageErrorf("--witnesses-required %d, but only %d witnesses given", n, len(vs))
+	}
+	cl.RequireWitnesses(n, vs...)
+	return nil
 }
 
 // logClient returns a client for the log at logURL (or the data directory's),
