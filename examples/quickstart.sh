@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The quick start: builds hallmark, makes a signing key in a throwaway data
-# directory (the embedded default: a local file keystore), signs a file and an
-# attestation about it, verifies both, and shows that a changed file fails.
+# The quick start: builds hallmark, creates the embedded control plane in a
+# throwaway data directory (a transparency log, a timestamp authority, an
+# encrypted file keystore), signs a file and an attestation about it (each
+# logged with an inclusion proof and timestamped), verifies both offline
+# against the exported trusted root, checks the log, and shows that a changed
+# file fails.
 # Run from anywhere: bash examples/quickstart.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +17,9 @@ export PATH="$work/bin:$PATH"
 export HALLMARK_HOME="$work/home"
 export HALLMARK_KEY_PASSPHRASE="quickstart passphrase: choose your own"
 cd "$work"
+
+echo "== the control plane: transparency log and timestamp authority"
+hallmark init
 
 echo "== a signing key, encrypted at rest"
 hallmark key generate
@@ -28,13 +34,18 @@ echo "== attest: an in-toto statement about the file, in a DSSE bundle"
 echo '{"reviewed": true}' > review.json
 hallmark attest --predicate-type https://example.com/review/v1 --predicate review.json hello.txt
 
-echo "== verify (no transparency log yet, so --insecure-ignore-tlog)"
-hallmark verify --key pub.pem --insecure-ignore-tlog hello.txt
-hallmark verify --key pub.pem --insecure-ignore-tlog --bundle hello.txt.intoto.sigstore.json hello.txt
+echo "== verify offline, against the platform's trusted root"
+hallmark trust-root --out trusted_root.json
+hallmark verify --key pub.pem --trusted-root trusted_root.json hello.txt
+hallmark verify --key pub.pem --trusted-root trusted_root.json --bundle hello.txt.intoto.sigstore.json hello.txt
+
+echo "== the log: its checkpoint, and the monitor finds nothing foreign"
+hallmark log checkpoint
+hallmark log monitor
 
 echo "== a changed file must fail (exit 1)"
 echo "hello, tampered" > hello.txt
-if hallmark verify --key pub.pem --insecure-ignore-tlog --bundle hello.txt.sigstore.json hello.txt; then
+if hallmark verify --key pub.pem --trusted-root trusted_root.json --bundle hello.txt.sigstore.json hello.txt; then
   echo "quickstart: a tampered file verified" >&2
   exit 1
 fi
