@@ -1,7 +1,10 @@
 package verifier_test
 
 import (
+	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"os"
 	"path/filepath"
@@ -10,6 +13,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/hallmark-dev/hallmark/bundle"
+	"github.com/hallmark-dev/hallmark/controlplane"
 	"github.com/hallmark-dev/hallmark/digest"
 	"github.com/hallmark-dev/hallmark/keystore"
 	"github.com/hallmark-dev/hallmark/trustroot"
@@ -69,6 +73,68 @@ func BenchmarkVerifyKeyBundle(b *testing.B) {
 	policy := verifier.Policy{Key: true, IgnoreTlogUnsafe: true}
 	for b.Loop() {
 		if _, err := v.Verify(bn, verifier.Artifact{Path: path}, policy); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyLoggedBundle verifies what hallmark sign makes: a message
+// signature with its transparency log entry (inclusion proof, signed
+// checkpoint) and RFC 3161 timestamp, against the control plane's trusted
+// root.
+func BenchmarkVerifyLoggedBundle(b *testing.B) {
+	home := b.TempDir()
+	if err := controlplane.Init(home, controlplane.InitOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	p, err := controlplane.Open(context.Background(), home, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "artifact")
+	if err := os.WriteFile(path, []byte("logged artifact\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	d, _, err := digest.File(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sig, err := k.Sign(rand.Reader, d[:], crypto.SHA256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hint, _ := bundle.KeyHint(k.Public())
+	bu, err := bundle.NewMessageSignature(d[:], sig, hint)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.Record(context.Background(), bu, k.Public()); err != nil {
+		b.Fatal(err)
+	}
+	raw, err := p.TrustedRoot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := root.NewTrustedRootFromJSON(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := verifier.New(verifier.Trust{Roots: []*root.TrustedRoot{tr}, Keys: []crypto.PublicKey{k.Public()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	policy := verifier.Policy{Key: true}
+	if _, err := v.Verify(bu, verifier.Artifact{Path: path}, policy); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := v.Verify(bu, verifier.Artifact{Path: path}, policy); err != nil {
 			b.Fatal(err)
 		}
 	}
