@@ -12,7 +12,8 @@
 //	DIR/control/tsa.key       the TSA's ECDSA P-256 key
 //	DIR/control/tsa-chain.pem the TSA chain, leaf first
 //	DIR/log/                  the transparency log: C2SP tlog-tiles
-//	DIR/records.jsonl         one line per signature the platform logged
+//	DIR/records.jsonl         one line per signature the platform made, written
+//	                          before the signature is logged
 //
 // TrustedRoot exports what a consumer needs to verify offline, as a Sigstore
 // trusted_root.json.
@@ -221,11 +222,13 @@ func (p *Plane) LogDir() string { return filepath.Join(p.home, "log") }
 // TSA returns the control plane's timestamp authority.
 func (p *Plane) TSA() *tsa.Authority { return p.tsa }
 
-// Record is one line of the platform's signing records: a signature it made
-// and logged. The log monitor reads them to tell the platform's own entries
-// from others.
+// Record is one line of the platform's signing records: a signature it made.
+// It is written, and synced, before the signature is logged, so that no entry
+// the platform made can be missing from the records, whatever crashes when:
+// the log monitor reads them to tell the platform's own entries from others.
+// A record whose entry never reached the log is harmless.
 type Record struct {
-	LogIndex       int64     `json:"logIndex"`
+	LeafHash       string    `json:"leafHash"`       // hex RFC 6962 leaf hash of the entry body
 	LogID          string    `json:"logId"`          // hex
 	KeyFingerprint string    `json:"keyFingerprint"` // hex SHA-256 of the DER public key
 	Digest         string    `json:"digest"`         // the logged digest, sha256:<hex>
@@ -245,6 +248,20 @@ func (p *Plane) Record(ctx context.Context, b *bundle.Bundle, pub crypto.PublicK
 	if err != nil {
 		return err
 	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return err
+	}
+	fp := sha256.Sum256(der)
+	if err := p.appendRecord(Record{
+		LeafHash:       hex.EncodeToString(tlog.LeafHash(body)),
+		LogID:          hex.EncodeToString(p.log.LogID()),
+		KeyFingerprint: hex.EncodeToString(fp[:]),
+		Digest:         "sha256:" + hex.EncodeToString(loggedDigest),
+		Time:           time.Now().UTC(),
+	}); err != nil {
+		return err
+	}
 	entry, err := p.log.Append(ctx, body)
 	if err != nil {
 		return err
@@ -252,20 +269,6 @@ func (p *Plane) Record(ctx context.Context, b *bundle.Bundle, pub crypto.PublicK
 	ts, err := p.tsa.Timestamp(sig)
 	if err != nil {
 		return fmt.Errorf("controlplane: timestamp: %w", err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return err
-	}
-	fp := sha256.Sum256(der)
-	if err := p.appendRecord(Record{
-		LogIndex:       entry.LogIndex,
-		LogID:          hex.EncodeToString(entry.LogId.KeyId),
-		KeyFingerprint: hex.EncodeToString(fp[:]),
-		Digest:         "sha256:" + hex.EncodeToString(loggedDigest),
-		Time:           time.Now().UTC(),
-	}); err != nil {
-		return err
 	}
 	vm := b.VerificationMaterial
 	vm.TlogEntries = append(vm.TlogEntries, entry)
@@ -290,27 +293,28 @@ func (p *Plane) appendRecord(r Record) error {
 	return p.records.Sync()
 }
 
-// RecordedIndexes returns the log indexes that the signing records of the
-// data directory home list for the log logID: the entries the platform made.
-func RecordedIndexes(home string, logID []byte) (map[uint64]bool, error) {
+// RecordedLeaves returns the leaf hashes (hex) of the entries that the
+// signing records of the data directory home list for the log logID: the
+// entries the platform made.
+func RecordedLeaves(home string, logID []byte) (map[string]bool, error) {
 	f, err := os.Open(filepath.Join(home, "records.jsonl"))
 	if errors.Is(err, fs.ErrNotExist) {
-		return map[uint64]bool{}, nil
+		return map[string]bool{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}
 	defer f.Close()
 	want := hex.EncodeToString(logID)
-	known := map[uint64]bool{}
+	known := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	for line := 1; sc.Scan(); line++ {
 		var r Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.LogIndex < 0 {
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || len(r.LeafHash) != 64 {
 			return nil, fmt.Errorf("controlplane: records.jsonl:%d: malformed record", line)
 		}
 		if r.LogID == want {
-			known[uint64(r.LogIndex)] = true
+			known[r.LeafHash] = true
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -119,14 +119,14 @@ func TestRecordAndTrustedRoot(t *testing.T) {
 			t.Fatal("bundle without a timestamp")
 		}
 	}
-	known, err := controlplane.RecordedIndexes(home, logID)
+	known, err := controlplane.RecordedLeaves(home, logID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(known) != n {
 		t.Fatalf("%d records for %d signatures", len(known), n)
 	}
-	if other, _ := controlplane.RecordedIndexes(home, []byte("another log")); len(other) != 0 {
+	if other, _ := controlplane.RecordedLeaves(home, []byte("another log")); len(other) != 0 {
 		t.Errorf("records of another log: %v", other)
 	}
 	if fromDisk, err := controlplane.TrustedRootOf(home); err != nil || string(fromDisk) != string(raw) {
@@ -137,7 +137,7 @@ func TestRecordAndTrustedRoot(t *testing.T) {
 	f, _ := os.OpenFile(filepath.Join(home, "records.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("{not json\n")
 	f.Close()
-	if _, err := controlplane.RecordedIndexes(home, logID); err == nil || !strings.Contains(err.Error(), "records.jsonl:21") {
+	if _, err := controlplane.RecordedLeaves(home, logID); err == nil || !strings.Contains(err.Error(), "records.jsonl:21") {
 		t.Errorf("damaged records: %v", err)
 	}
 }

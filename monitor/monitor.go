@@ -5,8 +5,8 @@
 // fetches the log's current checkpoint, checks that the new tree extends the
 // old one (a consistency proof, RFC 6962 §2.1.2: a log that forks or rewrites
 // history is caught here), then reads every new entry. An entry whose signing
-// key is one of the watched keys and whose index the platform's signing
-// records do not list is foreign: someone signed with a watched key outside
+// key is one of the watched keys and which the platform's signing records do
+// not list is foreign: someone signed with a watched key outside
 // the platform. Run reports them; the state advances only after a clean run,
 // so the alarm repeats until someone acts on it.
 package monitor
@@ -33,8 +33,9 @@ type Config struct {
 	Log     *tlog.Client
 	Origin  string
 	Watched []crypto.PublicKey
-	// Known reports whether the platform's records account for entry index.
-	Known func(index uint64) bool
+	// Known reports whether the platform's records account for the entry
+	// with this RFC 6962 leaf hash.
+	Known func(leafHash []byte) bool
 	// State is the file holding the last verified checkpoint.
 	State string
 }
@@ -100,7 +101,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil
 		}
 		rep.Watched++
-		if !cfg.Known(index) {
+		if !cfg.Known(tlog.LeafHash(body)) {
 			rep.Foreign = append(rep.Foreign, Foreign{Index: index, KeyFingerprint: fp,
 				Digest: "sha256:" + hex.EncodeToString(hr.GetData().GetDigest())})
 		}

@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -41,7 +42,8 @@ func openLog(t *testing.T, dir string, key ed25519.PrivateKey) *testLog {
 	return &testLog{dir: dir, log: l, cl: tlog.NewClient(client.FileFetcher{Root: dir}, origin, v)}
 }
 
-func (l *testLog) append(t *testing.T, k *ecdsa.PrivateKey, msg string) uint64 {
+// append logs a signature by k over msg and returns its index and leaf hash.
+func (l *testLog) append(t *testing.T, k *ecdsa.PrivateKey, msg string) (uint64, string) {
 	t.Helper()
 	sum := sha256.Sum256([]byte(msg))
 	sig, _ := k.Sign(rand.Reader, sum[:], crypto.SHA256)
@@ -53,7 +55,7 @@ func (l *testLog) append(t *testing.T, k *ecdsa.PrivateKey, msg string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return uint64(e.LogIndex)
+	return uint64(e.LogIndex), hex.EncodeToString(tlog.LeafHash(body))
 }
 
 func TestForeignEntries(t *testing.T) {
@@ -61,14 +63,15 @@ func TestForeignEntries(t *testing.T) {
 	l := openLog(t, t.TempDir(), logKey)
 	watched, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	unwatched, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	known := map[uint64]bool{}
+	known := map[string]bool{}
 	for i := range 5 {
-		known[l.append(t, watched, fmt.Sprint("platform ", i))] = true
+		_, leaf := l.append(t, watched, fmt.Sprint("platform ", i))
+		known[leaf] = true
 		l.append(t, unwatched, fmt.Sprint("someone else ", i))
 	}
 	cfg := monitor.Config{
 		Log: l.cl, Origin: origin, Watched: []crypto.PublicKey{watched.Public()},
-		Known: func(i uint64) bool { return known[i] }, State: filepath.Join(t.TempDir(), "state"),
+		Known: func(leaf []byte) bool { return known[hex.EncodeToString(leaf)] }, State: filepath.Join(t.TempDir(), "state"),
 	}
 	rep, err := monitor.Run(context.Background(), cfg)
 	if err != nil {
@@ -79,7 +82,7 @@ func TestForeignEntries(t *testing.T) {
 	}
 
 	// A signature with the watched key that the platform did not make.
-	rogue := l.append(t, watched, "made outside the platform")
+	rogue, rogueLeaf := l.append(t, watched, "made outside the platform")
 	l.append(t, unwatched, "more of someone else")
 	for run := range 2 { // the alarm repeats until acted on
 		rep, err = monitor.Run(context.Background(), cfg)
@@ -90,7 +93,7 @@ func TestForeignEntries(t *testing.T) {
 			t.Fatalf("run %d: %+v, want entry %d foreign", run, rep, rogue)
 		}
 	}
-	known[rogue] = true // explained, say, by records restored from a backup
+	known[rogueLeaf] = true // explained, say, by records restored from a backup
 	if rep, err = monitor.Run(context.Background(), cfg); err != nil || len(rep.Foreign) != 0 || rep.To != 12 {
 		t.Fatalf("after explaining: %+v %v", rep, err)
 	}
@@ -110,7 +113,7 @@ func TestFork(t *testing.T) {
 	b.append(t, k, "b 3")
 	state := filepath.Join(t.TempDir(), "state")
 	cfg := monitor.Config{Log: a.cl, Origin: origin, Watched: []crypto.PublicKey{k.Public()},
-		Known: func(uint64) bool { return true }, State: state}
+		Known: func([]byte) bool { return true }, State: state}
 	if _, err := monitor.Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

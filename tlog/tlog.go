@@ -44,6 +44,7 @@ import (
 	"github.com/sigstore/rekor-tiles/v2/pkg/types/hashedrekord"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/client"
 	"github.com/transparency-dev/tessera/storage/posix"
@@ -276,6 +277,10 @@ func EntryBody(req *rekorpb.HashedRekordRequestV002) ([]byte, error) {
 	}
 	return body, nil
 }
+
+// LeafHash returns the RFC 6962 leaf hash of an entry body: what the log's
+// tree commits to.
+func LeafHash(body []byte) []byte { return rfc6962.DefaultHasher.HashLeaf(body) }
 
 // ParseEntry decodes a hashedrekord v0.0.2 body.
 func ParseEntry(body []byte) (*rekorpb.Entry, error) {

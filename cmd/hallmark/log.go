@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -189,13 +190,13 @@ func (c *cli) monitor(ctx context.Context, h string, cl *tlog.Client, origin str
 			return err
 		}
 	}
-	known, err := controlplane.RecordedIndexes(h, logID)
+	known, err := controlplane.RecordedLeaves(h, logID)
 	if err != nil {
 		return err
 	}
 	rep, err := monitor.Run(ctx, monitor.Config{
 		Log: cl, Origin: origin, Watched: watched, State: state,
-		Known: func(i uint64) bool { return known[i] },
+		Known: func(leaf []byte) bool { return known[hex.EncodeToString(leaf)] },
 	})
 	var ie *tlog.InconsistencyError
 	if errors.As(err, &ie) {
