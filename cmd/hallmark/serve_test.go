@@ -3,13 +3,30 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
+
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hallmark-dev/hallmark/controlplane"
 	"github.com/hallmark-dev/hallmark/server"
@@ -60,4 +77,106 @@ func TestServeListensOnLoopbackOnly(t *testing.T) {
 			t.Errorf("checkLoopback(%q) = %v", addr, err)
 		}
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and a polling reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// SIGTERM stops 'hallmark serve' only after the appends in flight are
+// answered and logged.
+func TestServeGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	t.Setenv("HALLMARK_HOME", home)
+	mustRun(t, "init", "--insecure-plaintext")
+	var stdout bytes.Buffer
+	var stderr syncBuffer
+	done := make(chan int)
+	go func() { done <- run([]string{"serve", "--addr", "127.0.0.1:0"}, &stdout, &stderr) }()
+	var addr string
+	for deadline := time.Now().Add(20 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving" {
+				addr = rec.Addr
+			}
+		}
+	}
+	if addr == "" {
+		t.Fatalf("serve did not start: %s", stderr.String())
+	}
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	const n = 8
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := appendRequest(t, k, fmt.Sprint("in flight ", i))
+			resp, err := http.Post("http://"+addr+"/api/v2/log/entries", "application/json", bytes.NewReader(req))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	time.Sleep(30 * time.Millisecond) // the appends are waiting for a checkpoint
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	wg.Wait()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve: exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	for i, c := range codes {
+		if c != http.StatusOK {
+			t.Errorf("append %d in flight at shutdown: status %d", i, c)
+		}
+	}
+	if out := mustRun(t, "log", "checkpoint"); !strings.HasPrefix(out, controlplane.DefaultOrigin+"\n"+strconv.Itoa(n)+"\n") {
+		t.Errorf("after shutdown the log holds: %q", out)
+	}
+}
+
+func appendRequest(t *testing.T, k *ecdsa.PrivateKey, msg string) []byte {
+	t.Helper()
+	sum := sha256.Sum256([]byte(msg))
+	sig, err := k.Sign(rand.Reader, sum[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(k.Public())
+	body, err := protojson.Marshal(&rekorpb.CreateEntryRequest{Spec: &rekorpb.CreateEntryRequest_HashedRekordRequestV002{
+		HashedRekordRequestV002: &rekorpb.HashedRekordRequestV002{
+			Digest: sum[:],
+			Signature: &rekorpb.Signature{Content: sig, Verifier: &rekorpb.Verifier{
+				Verifier:   &rekorpb.Verifier_PublicKey{PublicKey: &rekorpb.PublicKey{RawBytes: der}},
+				KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256,
+			}},
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
 }
