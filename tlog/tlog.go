@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -83,6 +84,15 @@ type Log struct {
 	awaiter  *tessera.PublicationAwaiter
 	shutdown func(context.Context) error
 	cancel   context.CancelFunc
+
+	// proofs builds inclusion proofs for the latest checkpoint size. The
+	// appends that one checkpoint releases (hundreds, under load) share it,
+	// so each tile is read and parsed once per checkpoint, not per append.
+	proofs struct {
+		sync.Mutex
+		size uint64
+		pb   *client.ProofBuilder
+	}
 }
 
 // OpenPOSIX opens, creating it if needed, the log stored in the directory dir
@@ -165,13 +175,9 @@ func (l *Log) Append(ctx context.Context, body []byte) (*protorekor.Transparency
 	if err != nil {
 		return nil, err
 	}
-	pb, err := client.NewProofBuilder(ctx, cp.Size, l.reader.ReadTile)
+	hashes, err := l.inclusionProof(ctx, idx.Index, cp.Size)
 	if err != nil {
-		return nil, fmt.Errorf("tlog: proof: %w", err)
-	}
-	hashes, err := pb.InclusionProof(ctx, idx.Index)
-	if err != nil {
-		return nil, fmt.Errorf("tlog: inclusion proof of %d in %d: %w", idx.Index, cp.Size, err)
+		return nil, err
 	}
 	return &protorekor.TransparencyLogEntry{
 		LogIndex:          int64(idx.Index),
@@ -186,6 +192,27 @@ func (l *Log) Append(ctx context.Context, body []byte) (*protorekor.Transparency
 			Checkpoint: &protorekor.Checkpoint{Envelope: string(cpRaw)},
 		},
 	}, nil
+}
+
+// inclusionProof returns the proof of entry index in the tree of the given
+// size, from the shared proof builder of that size.
+func (l *Log) inclusionProof(ctx context.Context, index, size uint64) ([][]byte, error) {
+	l.proofs.Lock()
+	defer l.proofs.Unlock()
+	if l.proofs.pb == nil || l.proofs.size != size {
+		pb, err := client.NewProofBuilder(ctx, size, l.reader.ReadTile)
+		if err != nil {
+			return nil, fmt.Errorf("tlog: proof: %w", err)
+		}
+		l.proofs.pb, l.proofs.size = pb, size
+	}
+	hashes, err := l.proofs.pb.InclusionProof(ctx, index)
+	if err != nil {
+		// A failed fetch must not stay cached.
+		l.proofs.pb = nil
+		return nil, fmt.Errorf("tlog: inclusion proof of %d in %d: %w", index, size, err)
+	}
+	return hashes, nil
 }
 
 // parseCheckpoint reads the body of a signed checkpoint the log itself
