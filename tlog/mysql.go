@@ -84,11 +84,6 @@ func OpenMySQL(ctx context.Context, db *sql.DB, cfg Config) (*Log, error) {
 	return open(ctx, drv, cfg)
 }
 
-// Fetcher returns a Fetcher that reads what this log has published (its
-// checkpoint, tiles and entry bundles) straight from its storage, for either
-// backend.
-func (l *Log) Fetcher() Fetcher { return l.reader }
-
 // mysqlSchema is Tessera v1.0.4's storage/mysql/schema.sql, one statement per
 // element (so the DSN needs no multiStatements), without its comments.
 // Compatibility version 1 is the one the driver checks for.

@@ -17,9 +17,11 @@
 // Ed25519 signature type).
 //
 // Append returns only once the entry is integrated and committed to by a
-// published checkpoint, which Tessera writes with fsync: an acknowledged entry
-// survives a crash. Bad entries are refused before they reach the log:
-// HashedRekord checks the signature over the digest with the given key.
+// published checkpoint: an acknowledged entry survives a crash. On POSIX,
+// Tessera writes with fsync; on MySQL, durability is the server's
+// (innodb_flush_log_at_trx_commit=1). Entry bodies are made by HashedRekord
+// or EntryBody, which check the signature over the digest with the entry's
+// key; Append itself refuses a body that is not a hashedrekord v0.0.2 entry.
 package tlog
 
 import (
@@ -69,7 +71,8 @@ type Config struct {
 	// commit to it. Default 100ms.
 	CheckpointInterval time.Duration
 	// BatchMaxAge is the longest an entry waits to be sequenced in a batch.
-	// Default 10ms.
+	// Default 100ms: under load, fewer and larger batches cost less CPU, and a
+	// single signer waits for the checkpoint interval anyway (BENCHMARKS.md).
 	BatchMaxAge time.Duration
 	// BatchMaxSize is the largest batch. Default 1024.
 	BatchMaxSize uint
@@ -97,7 +100,9 @@ type Log struct {
 
 // OpenPOSIX opens, creating it if needed, the log stored in the directory dir
 // (Tessera's POSIX driver: the directory is the tlog-tiles tree, ready to be
-// served as static files). Several processes may append to one directory.
+// served as static files). Several processes may append to one directory,
+// serialised by file locks; one process must not open two Logs on it, since
+// those locks do not exclude within a process.
 func OpenPOSIX(ctx context.Context, dir string, cfg Config) (*Log, error) {
 	drv, err := posix.New(ctx, posix.Config{Path: dir})
 	if err != nil {
@@ -119,7 +124,7 @@ func open(ctx context.Context, drv tessera.Driver, cfg Config) (*Log, error) {
 		cfg.CheckpointInterval = 100 * time.Millisecond
 	}
 	if cfg.BatchMaxAge == 0 {
-		cfg.BatchMaxAge = 10 * time.Millisecond
+		cfg.BatchMaxAge = 100 * time.Millisecond
 	}
 	if cfg.BatchMaxSize == 0 {
 		cfg.BatchMaxSize = 1024
@@ -159,6 +164,10 @@ func (l *Log) Close(ctx context.Context) error {
 // Origin returns the log's checkpoint origin.
 func (l *Log) Origin() string { return l.origin }
 
+// Fetcher reads what this log has published, through the same tlog-tiles
+// operations a remote reader uses, for either backend.
+func (l *Log) Fetcher() Fetcher { return l.reader }
+
 // LogID returns the log's ID, as bundles and trusted roots carry it.
 func (l *Log) LogID() []byte { return append([]byte(nil), l.logID...) }
 
@@ -167,6 +176,9 @@ func (l *Log) LogID() []byte { return append([]byte(nil), l.logID...) }
 // Sigstore bundle carries it: index, log ID, kind and version, the canonical
 // body, and an inclusion proof against that checkpoint.
 func (l *Log) Append(ctx context.Context, body []byte) (*protorekor.TransparencyLogEntry, error) {
+	if _, err := ParseEntry(body); err != nil {
+		return nil, fmt.Errorf("tlog: %w: %w", ErrRefused, err)
+	}
 	idx, cpRaw, err := l.awaiter.Await(ctx, l.appender.Add(ctx, tessera.NewEntry(body)))
 	if err != nil {
 		return nil, fmt.Errorf("tlog: append: %w", err)

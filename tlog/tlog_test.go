@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -154,5 +155,14 @@ func TestCheckOrigin(t *testing.T) {
 	}
 	if err := tlog.CheckOrigin("log.example.com"); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestAppendRefusesNonEntries(t *testing.T) {
+	l, _ := newLog(t)
+	for _, body := range []string{"not an entry", `{"kind":"intoto","apiVersion":"0.0.2"}`, `{}`} {
+		if _, err := l.Append(context.Background(), []byte(body)); !errors.Is(err, tlog.ErrRefused) {
+			t.Errorf("Append(%q): %v", body, err)
+		}
 	}
 }
