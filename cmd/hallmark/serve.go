@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ Serves the data directory's control plane over HTTP:
 
 It listens on loopback only: authentication and TLS come with the control
 plane server. SIGINT or SIGTERM stops it after in-flight appends finish.
+Unless GOGC is set, it runs the garbage collector at GOGC=400.
 
 Flags:
   --addr HOST:PORT   listen address (default 127.0.0.1:8080); a loopback address
@@ -44,6 +46,11 @@ func runServe(c *cli, args []string) error {
 	}
 	if err := checkLoopback(*addr); err != nil {
 		return err
+	}
+	// The log's appends allocate much short-lived memory; a less eager
+	// collector buys about a fifth more appends per second (BENCHMARKS.md).
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
