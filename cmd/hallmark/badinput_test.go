@@ -131,7 +131,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestHelpAndVersion(t *testing.T) {
-	for _, cmd := range []string{"key", "sign", "attest", "verify", "version"} {
+	for _, cmd := range []string{"key", "sign", "attest", "verify", "version", "digest", "init", "trust-root", "log", "serve"} {
 		var stdout, stderr bytes.Buffer
 		if code := run([]string{cmd, "-h"}, &stdout, &stderr); code != 0 {
 			t.Errorf("%s -h: exit %d: %s", cmd, code, stderr.String())

@@ -30,6 +30,7 @@ Commands:
   sign        sign files: a logged, timestamped Sigstore bundle for each
   attest      sign an in-toto statement about files, in a Sigstore bundle
   verify      verify a Sigstore bundle against a file or digest
+  digest      print files' SHA-256 digests, as verify takes them
   log         read and check the transparency log; monitor it for foreign entries
   serve       serve the control plane over HTTP: log, timestamp authority
   trust-root  export the control plane's trusted root, for offline verification
@@ -57,6 +58,7 @@ type command struct {
 
 var commands = []command{
 	{"attest", runAttest},
+	{"digest", runDigest},
 	{"init", runInit},
 	{"key", runKey},
 	{"log", runLog},
