@@ -153,16 +153,9 @@ type Plane struct {
 // called, once, if its keys are encrypted.
 func Open(ctx context.Context, home string, passphrase func() ([]byte, error)) (*Plane, error) {
 	dir := filepath.Join(home, "control")
-	raw, err := limit.ReadFile(filepath.Join(dir, "config.json"), 64<<10)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("controlplane: %s: %w", home, ErrNotInitialized)
-	}
+	cfg, err := readConfig(home)
 	if err != nil {
-		return nil, fmt.Errorf("controlplane: %w", err)
-	}
-	var cfg config
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("controlplane: %s: %w", filepath.Join(dir, "config.json"), err)
+		return nil, err
 	}
 	ks := &keystore.Store{Dir: dir}
 	info, err := ks.Info(logKey)
@@ -352,16 +345,9 @@ func (p *Plane) TrustedRoot() ([]byte, error) {
 // opening its keys.
 func TrustedRootOf(home string) ([]byte, error) {
 	dir := filepath.Join(home, "control")
-	raw, err := limit.ReadFile(filepath.Join(dir, "config.json"), 64<<10)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("controlplane: %s: %w", home, ErrNotInitialized)
-	}
+	cfg, err := readConfig(home)
 	if err != nil {
-		return nil, fmt.Errorf("controlplane: %w", err)
-	}
-	var cfg config
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("controlplane: config.json: %w", err)
+		return nil, err
 	}
 	pub, err := (&keystore.Store{Dir: dir}).Public(logKey)
 	if err != nil {
@@ -372,6 +358,26 @@ func TrustedRootOf(home string) ([]byte, error) {
 		return nil, err
 	}
 	return trustedRoot(cfg, pub, chain)
+}
+
+// readConfig reads the configuration of the control plane in home.
+func readConfig(home string) (config, error) {
+	path := filepath.Join(home, "control", "config.json")
+	raw, err := limit.ReadFile(path, 64<<10)
+	if errors.Is(err, fs.ErrNotExist) {
+		return config{}, fmt.Errorf("controlplane: %s: %w", home, ErrNotInitialized)
+	}
+	if err != nil {
+		return config{}, fmt.Errorf("controlplane: %w", err)
+	}
+	var cfg config
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return config{}, fmt.Errorf("controlplane: %s: %w", path, err)
+	}
+	if err := tlog.CheckOrigin(cfg.Origin); err != nil {
+		return config{}, fmt.Errorf("controlplane: %s: %w", path, err)
+	}
+	return cfg, nil
 }
 
 func trustedRoot(cfg config, logPub crypto.PublicKey, chain []*x509.Certificate) ([]byte, error) {
