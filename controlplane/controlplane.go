@@ -141,7 +141,6 @@ type Plane struct {
 	home   string
 	cfg    config
 	logPub crypto.PublicKey
-	logKey crypto.Signer
 	tsa    *tsa.Authority
 	log    *tlog.Log
 
@@ -169,7 +168,8 @@ func Open(ctx context.Context, home string, passphrase func() ([]byte, error)) (
 		}
 	}
 	p := &Plane{home: home, cfg: cfg, logPub: info.Public}
-	if p.logKey, err = ks.Signer(logKey, pass); err != nil {
+	logSigner, err := ks.Signer(logKey, pass)
+	if err != nil {
 		return nil, fmt.Errorf("controlplane: log key: %w", err)
 	}
 	tsaSigner, err := ks.Signer(tsaKey, pass)
@@ -183,7 +183,7 @@ func Open(ctx context.Context, home string, passphrase func() ([]byte, error)) (
 	if p.tsa, err = tsa.New(tsa.Config{Signer: tsaSigner, Chain: chain}); err != nil {
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}
-	if p.log, err = tlog.OpenPOSIX(ctx, filepath.Join(home, "log"), tlog.Config{Origin: cfg.Origin, Signer: p.logKey}); err != nil {
+	if p.log, err = tlog.OpenPOSIX(ctx, filepath.Join(home, "log"), tlog.Config{Origin: cfg.Origin, Signer: logSigner}); err != nil {
 		return nil, err
 	}
 	if p.records, err = os.OpenFile(filepath.Join(home, "records.jsonl"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {

@@ -80,7 +80,6 @@ type Config struct {
 
 // Log is an open log, ready to append.
 type Log struct {
-	origin   string
 	logID    []byte
 	appender *tessera.Appender
 	reader   tessera.LogReader
@@ -144,7 +143,6 @@ func open(ctx context.Context, drv tessera.Driver, cfg Config) (*Log, error) {
 	}
 	poll := min(cfg.CheckpointInterval/4, 25*time.Millisecond)
 	return &Log{
-		origin:   cfg.Origin,
 		logID:    logID,
 		appender: app,
 		reader:   reader,
@@ -160,9 +158,6 @@ func (l *Log) Close(ctx context.Context) error {
 	l.cancel()
 	return err
 }
-
-// Origin returns the log's checkpoint origin.
-func (l *Log) Origin() string { return l.origin }
 
 // Fetcher reads what this log has published, through the same tlog-tiles
 // operations a remote reader uses, for either backend.
