@@ -275,3 +275,12 @@ func keyMaterial(hint string) *protobundle.VerificationMaterial {
 		Content: &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{Hint: hint}},
 	}
 }
+
+// SetCertificate makes b's verification material the leaf certificate der
+// (v0.3 bundles carry the leaf only; verifiers find the chain in their
+// trusted root), in place of a key hint.
+func SetCertificate(b *Bundle, der []byte) {
+	b.VerificationMaterial.Content = &protobundle.VerificationMaterial_Certificate{
+		Certificate: &protocommon.X509Certificate{RawBytes: der},
+	}
+}

@@ -11,32 +11,43 @@
 //	DIR/control/log.key       the log's Ed25519 key (keystore format)
 //	DIR/control/tsa.key       the TSA's ECDSA P-256 key
 //	DIR/control/tsa-chain.pem the TSA chain, leaf first
+//	DIR/control/audit.key     the ECDSA P-256 key that signs audit log anchors
+//	DIR/control/ca.key        the first CA key; ca.pem its root certificate
+//	DIR/control/state.db      the state database (SQLite), unless the
+//	                          configuration names a PostgreSQL database
+//	DIR/keys/                 signing keys in the "file" custody backend
 //	DIR/log/                  the transparency log: C2SP tlog-tiles
-//	DIR/records.jsonl         one line per signature the platform made, written
-//	                          before the signature is logged
+//
+// The state database holds projects, API tokens, OIDC bindings, the key
+// table (which backend holds each key version, its validity, the projects it
+// may sign for), the signing records (one per signature the platform made,
+// committed before the signature is logged) and the hash-chained audit log.
+// It holds no secrets: tokens are stored hashed, private keys stay in their
+// custody backend (package custody).
+//
+// Everything a caller can ask of the control plane goes through Handle (the
+// operations of package api), in-process or over HTTP (package server).
 //
 // TrustedRoot exports what a consumer needs to verify offline, as a Sigstore
-// trusted_root.json.
+// trusted_root.json: the log, the TSA and every CA version with its validity.
 package controlplane
 
 import (
-	"bufio"
 	"context"
 	"crypto"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
-	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
@@ -44,11 +55,13 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/hallmark-dev/hallmark/bundle"
-	"github.com/hallmark-dev/hallmark/dsse"
+	"github.com/hallmark-dev/hallmark/auth"
+	"github.com/hallmark-dev/hallmark/ca"
+	"github.com/hallmark-dev/hallmark/custody"
 	"github.com/hallmark-dev/hallmark/internal/atomicfile"
 	"github.com/hallmark-dev/hallmark/keystore"
 	"github.com/hallmark-dev/hallmark/limit"
+	"github.com/hallmark-dev/hallmark/state"
 	"github.com/hallmark-dev/hallmark/tlog"
 	"github.com/hallmark-dev/hallmark/tsa"
 )
@@ -64,13 +77,18 @@ const TrustedRootMediaType = "application/vnd.dev.sigstore.trustedroot+json;vers
 var ErrNotInitialized = errors.New("no control plane in the data directory")
 
 const (
-	logKey = "log"
-	tsaKey = "tsa"
+	logKey   = "log"
+	tsaKey   = "tsa"
+	auditKey = "audit"
 )
 
+// DefaultProject is the project every control plane starts with.
+const DefaultProject = "default"
+
 type config struct {
-	Origin  string    `json:"origin"`
-	Created time.Time `json:"created"`
+	Origin   string    `json:"origin"`
+	Created  time.Time `json:"created"`
+	Database string    `json:"database,omitempty"` // state database URL; empty: DIR/control/state.db
 }
 
 // InitOptions configure a new control plane.
@@ -80,6 +98,9 @@ type InitOptions struct {
 	// plaintext, which callers must make an explicit, insecure choice.
 	Passphrase []byte
 	Now        time.Time // creation time; time.Now if zero
+	// Database is the state database's URL (postgres://...); empty for
+	// SQLite in the data directory.
+	Database string
 }
 
 // Init creates a control plane in the data directory home: log key, TSA key
@@ -106,6 +127,23 @@ func Init(home string, opts InitOptions) error {
 	if _, err := ks.Generate(tsaKey, keystore.ECDSAP256, opts.Passphrase); err != nil {
 		return fmt.Errorf("controlplane: TSA key: %w", err)
 	}
+	if _, err := ks.Generate(auditKey, keystore.ECDSAP256, opts.Passphrase); err != nil {
+		return fmt.Errorf("controlplane: audit key: %w", err)
+	}
+	if _, err := ks.Generate(purposeCA, keystore.ECDSAP256, opts.Passphrase); err != nil {
+		return fmt.Errorf("controlplane: CA key: %w", err)
+	}
+	caSigner, err := ks.Signer(purposeCA, opts.Passphrase)
+	if err != nil {
+		return err
+	}
+	root, err := ca.NewRoot(caSigner, "Hallmark code signing CA", opts.Now.Add(-time.Hour), opts.Now.Add(caLifetime))
+	if err != nil {
+		return fmt.Errorf("controlplane: CA: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(dir, "ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}), 0o644); err != nil {
+		return fmt.Errorf("controlplane: %w", err)
+	}
 	tsaSigner, err := ks.Signer(tsaKey, opts.Passphrase)
 	if err != nil {
 		return err
@@ -125,7 +163,7 @@ func Init(home string, opts InitOptions) error {
 	if err := atomicfile.Write(filepath.Join(dir, "tsa-chain.pem"), pemChain, 0o644); err != nil {
 		return fmt.Errorf("controlplane: %w", err)
 	}
-	cfg, err := json.MarshalIndent(config{Origin: opts.Origin, Created: opts.Now.UTC().Truncate(time.Second)}, "", "  ")
+	cfg, err := json.MarshalIndent(config{Origin: opts.Origin, Created: opts.Now.UTC().Truncate(time.Second), Database: opts.Database}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -136,38 +174,73 @@ func Init(home string, opts InitOptions) error {
 	return nil
 }
 
-// Plane is an open control plane.
-type Plane struct {
-	home   string
-	cfg    config
-	logPub crypto.PublicKey
-	tsa    *tsa.Authority
-	log    *tlog.Log
-
-	recMu   sync.Mutex
-	records *os.File
+// Options configure an open control plane.
+type Options struct {
+	// Database is the state database's URL: "postgres://..." or a SQLite
+	// path. Empty means the one the data directory was created with.
+	Database string
+	// Passphrase is called, at most once, if keys are encrypted.
+	Passphrase func() ([]byte, error)
+	// PKCS11, if set, makes the HSM it names a key backend ("pkcs11").
+	PKCS11 *custody.PKCS11Config
+	// HTTPClient fetches OIDC discovery documents and keys; default
+	// http.DefaultClient.
+	HTTPClient *http.Client
+	Logger     *slog.Logger     // default: discard
+	Now        func() time.Time // default time.Now
 }
 
-// Open opens the control plane of the data directory home. passphrase is
-// called, once, if its keys are encrypted.
-func Open(ctx context.Context, home string, passphrase func() ([]byte, error)) (*Plane, error) {
+// Plane is an open control plane.
+type Plane struct {
+	home     string
+	cfg      config
+	db       *state.DB
+	logPub   crypto.PublicKey
+	tsa      *tsa.Authority
+	log      *tlog.Log
+	auditKey crypto.Signer
+	backends map[string]custody.Backend
+	oidc     *auth.OIDC
+	logger   *slog.Logger
+	now      func() time.Time
+	keys     keys
+	closers  []func() error
+}
+
+// Open opens the control plane of the data directory home.
+func Open(ctx context.Context, home string, opts Options) (_ *Plane, err error) {
 	dir := filepath.Join(home, "control")
 	cfg, err := readConfig(home)
 	if err != nil {
 		return nil, err
 	}
+	p := &Plane{home: home, cfg: cfg, logger: opts.Logger, now: opts.Now, backends: map[string]custody.Backend{}}
+	if p.logger == nil {
+		p.logger = slog.New(slog.DiscardHandler)
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	p.keys.signers = map[string]crypto.Signer{}
+	p.oidc = auth.NewOIDC(opts.HTTPClient)
+	defer func() {
+		if err != nil {
+			p.Close(context.Background())
+		}
+	}()
+	passphrase := onceValues(opts.Passphrase)
 	ks := &keystore.Store{Dir: dir}
 	info, err := ks.Info(logKey)
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}
+	p.logPub = info.Public
 	var pass []byte
 	if info.Encrypted {
 		if pass, err = passphrase(); err != nil {
 			return nil, err
 		}
 	}
-	p := &Plane{home: home, cfg: cfg, logPub: info.Public}
 	logSigner, err := ks.Signer(logKey, pass)
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: log key: %w", err)
@@ -176,6 +249,9 @@ func Open(ctx context.Context, home string, passphrase func() ([]byte, error)) (
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: TSA key: %w", err)
 	}
+	if p.auditKey, err = ks.Signer(auditKey, pass); err != nil {
+		return nil, fmt.Errorf("controlplane: audit key: %w", err)
+	}
 	chain, err := readChain(filepath.Join(dir, "tsa-chain.pem"))
 	if err != nil {
 		return nil, err
@@ -183,24 +259,104 @@ func Open(ctx context.Context, home string, passphrase func() ([]byte, error)) (
 	if p.tsa, err = tsa.New(tsa.Config{Signer: tsaSigner, Chain: chain}); err != nil {
 		return nil, fmt.Errorf("controlplane: %w", err)
 	}
-	if p.log, err = tlog.OpenPOSIX(ctx, filepath.Join(home, "log"), tlog.Config{Origin: cfg.Origin, Signer: logSigner}); err != nil {
+	// New keys are protected as the control plane's own are: a plane
+	// created with --insecure-plaintext (tests) makes plaintext keys.
+	filePass := passphrase
+	if !info.Encrypted {
+		filePass = custody.PlaintextUnsafe
+	}
+	p.backends["file"] = &custody.File{Dir: filepath.Join(home, "keys"), Passphrase: filePass}
+	p.backends["control"] = &custody.File{Dir: dir, Passphrase: filePass}
+	if opts.PKCS11 != nil {
+		hsm, err := custody.OpenPKCS11(*opts.PKCS11)
+		if err != nil {
+			return nil, err
+		}
+		p.closers = append(p.closers, hsm.Close)
+		p.backends[hsm.Name()] = hsm
+	}
+	if p.db, err = state.Open(ctx, stateURL(home, cfg, opts.Database)); err != nil {
 		return nil, err
 	}
-	if p.records, err = os.OpenFile(filepath.Join(home, "records.jsonl"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
-		p.log.Close(ctx)
-		return nil, fmt.Errorf("controlplane: %w", err)
+	p.closers = append(p.closers, p.db.Close)
+	if err := p.bootstrap(ctx); err != nil {
+		return nil, err
+	}
+	if p.log, err = tlog.OpenPOSIX(ctx, filepath.Join(home, "log"), tlog.Config{Origin: cfg.Origin, Signer: logSigner}); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
-// Close waits for in-flight appends, then closes the log and the records.
-func (p *Plane) Close(ctx context.Context) error {
-	return errors.Join(p.log.Close(ctx), p.records.Close())
+// onceValues calls f at most once.
+func onceValues(f func() ([]byte, error)) func() ([]byte, error) {
+	if f == nil {
+		return func() ([]byte, error) { return nil, errors.New("controlplane: keys are encrypted and no passphrase was given") }
+	}
+	return sync.OnceValues(f)
 }
+
+// bootstrap gives a new state database what every control plane has: the
+// default project and the CA made at Init. Several replicas may race here;
+// the loser finds the rows there.
+func (p *Plane) bootstrap(ctx context.Context) error {
+	if _, err := p.db.Project(ctx, DefaultProject); errors.Is(err, state.ErrNotFound) {
+		err := p.db.CreateProject(ctx, state.Project{Name: DefaultProject, Profile: "medium", Created: p.cfg.Created})
+		if err != nil && !errors.Is(err, state.ErrExists) {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if _, err := p.db.KeyVersions(ctx, purposeCA); err == nil {
+		return nil
+	} else if !errors.Is(err, state.ErrNotFound) {
+		return err
+	}
+	dir := filepath.Join(p.home, "control")
+	root, err := readChain(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		return err
+	}
+	pub, err := (&keystore.Store{Dir: dir}).Public(purposeCA)
+	if err != nil {
+		return fmt.Errorf("controlplane: CA key: %w", err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return err
+	}
+	err = p.db.AddKey(ctx, state.Key{
+		Name: purposeCA, Version: 1, Purpose: purposeCA, Backend: "control", Ref: purposeCA, Algorithm: "ecdsa-p256",
+		Public: der, Cert: root[0].Raw, NotBefore: root[0].NotBefore, Created: p.cfg.Created,
+	})
+	if errors.Is(err, state.ErrExists) {
+		return nil
+	}
+	return err
+}
+
+// Close waits for in-flight appends, then closes the log, the database and
+// the key backends.
+func (p *Plane) Close(ctx context.Context) error {
+	var errs []error
+	if p.log != nil {
+		errs = append(errs, p.log.Close(ctx))
+	}
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		errs = append(errs, p.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// Ready reports whether the plane can serve: its database answers.
+func (p *Plane) Ready(ctx context.Context) error { return p.db.Ping(ctx) }
 
 // AppendHashedRekord checks and logs a hashedrekord v0.0.2 request made by a
 // client, and returns its log entry. Requests that do not verify are refused
-// with an error wrapping tlog.ErrRefused; nothing is logged then.
+// with an error wrapping tlog.ErrRefused; nothing is logged then. The entry
+// is not in the platform's signing records: the platform did not make it,
+// and the log monitor reports it if its key is watched.
 func (p *Plane) AppendHashedRekord(ctx context.Context, req *rekorpb.HashedRekordRequestV002) (*protorekor.TransparencyLogEntry, error) {
 	body, err := tlog.EntryBody(req)
 	if err != nil {
@@ -215,135 +371,31 @@ func (p *Plane) LogDir() string { return filepath.Join(p.home, "log") }
 // TSA returns the control plane's timestamp authority.
 func (p *Plane) TSA() *tsa.Authority { return p.tsa }
 
-// Record is one line of the platform's signing records: a signature it made.
-// It is written, and synced, before the signature is logged, so that no entry
-// the platform made can be missing from the records, whatever crashes when:
-// the log monitor reads them to tell the platform's own entries from others.
-// A record whose entry never reached the log is harmless.
-type Record struct {
-	LeafHash       string    `json:"leafHash"`       // hex RFC 6962 leaf hash of the entry body
-	LogID          string    `json:"logId"`          // hex
-	KeyFingerprint string    `json:"keyFingerprint"` // hex SHA-256 of the DER public key
-	Digest         string    `json:"digest"`         // the logged digest, sha256:<hex>
-	Time           time.Time `json:"time"`
-}
+// LogID returns the transparency log's ID.
+func (p *Plane) LogID() []byte { return p.log.LogID() }
 
-// Record logs the signature of b, made by pub, in the transparency log,
-// timestamps it, records it in the platform's signing records, and adds the
-// log entry (with inclusion proof and checkpoint) and the RFC 3161 timestamp
-// to b. It is safe for concurrent use.
-func (p *Plane) Record(ctx context.Context, b *bundle.Bundle, pub crypto.PublicKey) error {
-	loggedDigest, sig, err := signed(b)
-	if err != nil {
-		return err
-	}
-	body, err := tlog.HashedRekord(loggedDigest, sig, pub)
-	if err != nil {
-		return err
-	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return err
-	}
-	fp := sha256.Sum256(der)
-	if err := p.appendRecord(Record{
-		LeafHash:       hex.EncodeToString(tlog.LeafHash(body)),
-		LogID:          hex.EncodeToString(p.log.LogID()),
-		KeyFingerprint: hex.EncodeToString(fp[:]),
-		Digest:         "sha256:" + hex.EncodeToString(loggedDigest),
-		Time:           time.Now().UTC(),
-	}); err != nil {
-		return err
-	}
-	entry, err := p.log.Append(ctx, body)
-	if err != nil {
-		return err
-	}
-	ts, err := p.tsa.Timestamp(sig)
-	if err != nil {
-		return fmt.Errorf("controlplane: timestamp: %w", err)
-	}
-	vm := b.VerificationMaterial
-	vm.TlogEntries = append(vm.TlogEntries, entry)
-	if vm.TimestampVerificationData == nil {
-		vm.TimestampVerificationData = &protobundle.TimestampVerificationData{}
-	}
-	vm.TimestampVerificationData.Rfc3161Timestamps = append(vm.TimestampVerificationData.Rfc3161Timestamps,
-		&protocommon.RFC3161SignedTimestamp{SignedTimestamp: ts})
-	return nil
-}
-
-func (p *Plane) appendRecord(r Record) error {
-	line, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	p.recMu.Lock()
-	defer p.recMu.Unlock()
-	if _, err := p.records.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("controlplane: signing records: %w", err)
-	}
-	return p.records.Sync()
-}
-
-// RecordedLeaves returns the leaf hashes (hex) of the entries that the
-// signing records of the data directory home list for the log logID: the
-// entries the platform made.
-func RecordedLeaves(home string, logID []byte) (map[string]bool, error) {
-	f, err := os.Open(filepath.Join(home, "records.jsonl"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]bool{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("controlplane: %w", err)
-	}
-	defer f.Close()
-	want := hex.EncodeToString(logID)
-	known := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		var r Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || len(r.LeafHash) != 64 {
-			return nil, fmt.Errorf("controlplane: records.jsonl:%d: malformed record", line)
-		}
-		if r.LogID == want {
-			known[r.LeafHash] = true
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("controlplane: records.jsonl: %w", err)
-	}
-	return known, nil
-}
-
-// signed returns what a bundle's signature covers, as its log entry records
-// it (the message digest, or the SHA-256 of a DSSE envelope's PAE), and the
-// signature itself.
-func signed(b *bundle.Bundle) (digest, sig []byte, err error) {
-	if ms := b.GetMessageSignature(); ms != nil {
-		if ms.GetMessageDigest().GetAlgorithm() != protocommon.HashAlgorithm_SHA2_256 {
-			return nil, nil, errors.New("controlplane: only SHA-256 message digests are logged")
-		}
-		return ms.MessageDigest.Digest, ms.Signature, nil
-	}
-	env := b.GetDsseEnvelope()
-	if env == nil || len(env.Signatures) != 1 {
-		return nil, nil, errors.New("controlplane: bundle has neither a message signature nor a singly-signed envelope")
-	}
-	sum := sha256.Sum256(dsse.PAE(env.PayloadType, env.Payload))
-	return sum[:], env.Signatures[0].Sig, nil
+// Recorded reports whether the platform's signing records hold the entry
+// with leafHash in the log logID: whether the platform made it.
+func (p *Plane) Recorded(ctx context.Context, logID, leafHash []byte) (bool, error) {
+	return p.db.HasRecord(ctx, logID, leafHash)
 }
 
 // TrustedRoot returns the control plane's trusted root: its transparency log
-// (key, log ID, base URL from the origin, validity from creation) and its
-// timestamp authority (chain, validity), as a Sigstore trusted_root.json.
-func (p *Plane) TrustedRoot() ([]byte, error) {
-	return trustedRoot(p.cfg, p.logPub, p.tsa.Chain())
+// (key, log ID, base URL from the origin, validity from creation), its
+// timestamp authority (chain, validity) and every version of its CA (root
+// certificate, validity: a rotated CA stays valid for the overlap, a retired
+// one ends when it was retired), as a Sigstore trusted_root.json.
+func (p *Plane) TrustedRoot(ctx context.Context) ([]byte, error) {
+	cas, err := p.db.KeyVersions(ctx, purposeCA)
+	if err != nil {
+		return nil, err
+	}
+	return trustedRoot(p.cfg, p.logPub, p.tsa.Chain(), cas)
 }
 
 // TrustedRootOf reads the trusted root of the control plane in home without
-// opening its keys.
-func TrustedRootOf(home string) ([]byte, error) {
+// opening its keys. database overrides the configured state database.
+func TrustedRootOf(ctx context.Context, home, database string) ([]byte, error) {
 	dir := filepath.Join(home, "control")
 	cfg, err := readConfig(home)
 	if err != nil {
@@ -357,7 +409,84 @@ func TrustedRootOf(home string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return trustedRoot(cfg, pub, chain)
+	db, err := state.Open(ctx, stateURL(home, cfg, database))
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	cas, err := db.KeyVersions(ctx, purposeCA)
+	if errors.Is(err, state.ErrNotFound) {
+		// Not opened yet: the CA of Init is the only one.
+		root, err := readChain(filepath.Join(dir, "ca.pem"))
+		if err != nil {
+			return nil, err
+		}
+		cas, err = []state.Key{{Name: purposeCA, Version: 1, Cert: root[0].Raw, NotBefore: root[0].NotBefore}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return trustedRoot(cfg, pub, chain, cas)
+}
+
+// stateURL is the state database of the control plane in home: override,
+// else the configured one, else SQLite in the data directory.
+func stateURL(home string, cfg config, override string) string {
+	switch {
+	case override != "":
+		return override
+	case cfg.Database != "":
+		return cfg.Database
+	}
+	return filepath.Join(home, "control", "state.db")
+}
+
+// Records reads the signing records of a control plane without its keys.
+type Records struct{ db *state.DB }
+
+// OpenRecords opens the signing records of the control plane in home;
+// database overrides the configured state database.
+func OpenRecords(ctx context.Context, home, database string) (*Records, error) {
+	cfg, err := readConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	db, err := state.Open(ctx, stateURL(home, cfg, database))
+	if err != nil {
+		return nil, err
+	}
+	return &Records{db}, nil
+}
+
+// Has reports whether the records hold the entry with leafHash in the log
+// logID: whether the platform made it.
+func (r *Records) Has(ctx context.Context, logID, leafHash []byte) (bool, error) {
+	return r.db.HasRecord(ctx, logID, leafHash)
+}
+
+// Close closes the records.
+func (r *Records) Close() error { return r.db.Close() }
+
+// SigningKeys returns the public keys of every version of every signing key
+// the control plane holds, whatever its backend: the keys a log monitor
+// watches.
+func (r *Records) SigningKeys(ctx context.Context) ([]crypto.PublicKey, error) {
+	all, err := r.db.Keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []crypto.PublicKey
+	for _, k := range all {
+		if k.Purpose != purposeSigning {
+			continue
+		}
+		pub, err := x509.ParsePKIXPublicKey(k.Public)
+		if err != nil {
+			return nil, fmt.Errorf("controlplane: key %s version %d: %w", k.Name, k.Version, err)
+		}
+		out = append(out, pub)
+	}
+	return out, nil
 }
 
 // readConfig reads the configuration of the control plane in home.
@@ -380,7 +509,7 @@ func readConfig(home string) (config, error) {
 	return cfg, nil
 }
 
-func trustedRoot(cfg config, logPub crypto.PublicKey, chain []*x509.Certificate) ([]byte, error) {
+func trustedRoot(cfg config, logPub crypto.PublicKey, chain []*x509.Certificate, cas []state.Key) ([]byte, error) {
 	_, logID, err := tlog.KeyHash(cfg.Origin, logPub)
 	if err != nil {
 		return nil, err
@@ -416,6 +545,20 @@ func trustedRoot(cfg config, logPub crypto.PublicKey, chain []*x509.Certificate)
 			CertChain: &protocommon.X509CertificateChain{Certificates: certs},
 			ValidFor:  &protocommon.TimeRange{Start: timestamppb.New(leaf.NotBefore)},
 		}},
+	}
+	for _, k := range cas {
+		root, err := x509.ParseCertificate(k.Cert)
+		if err != nil {
+			return nil, fmt.Errorf("controlplane: CA version %d: %w", k.Version, err)
+		}
+		end := k.NotAfter
+		if !k.Retired.IsZero() && (end.IsZero() || k.Retired.Before(end)) {
+			end = k.Retired
+		}
+		if end.IsZero() || end.After(root.NotAfter) {
+			end = root.NotAfter
+		}
+		tr.CertificateAuthorities = append(tr.CertificateAuthorities, ca.TrustedRootCA(root, "https://"+cfg.Origin, k.NotBefore, end))
 	}
 	return protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(tr)
 }

@@ -35,7 +35,7 @@ type Config struct {
 	Watched []crypto.PublicKey
 	// Known reports whether the platform's records account for the entry
 	// with this RFC 6962 leaf hash.
-	Known func(leafHash []byte) bool
+	Known func(leafHash []byte) (bool, error)
 	// State is the file holding the last verified checkpoint.
 	State string
 }
@@ -101,7 +101,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil
 		}
 		rep.Watched++
-		if !cfg.Known(tlog.LeafHash(body)) {
+		known, err := cfg.Known(tlog.LeafHash(body))
+		if err != nil {
+			return fmt.Errorf("monitor: entry %d: platform records: %w", index, err)
+		}
+		if !known {
 			rep.Foreign = append(rep.Foreign, Foreign{Index: index, KeyFingerprint: fp,
 				Digest: "sha256:" + hex.EncodeToString(hr.GetData().GetDigest())})
 		}

@@ -71,7 +71,7 @@ func TestForeignEntries(t *testing.T) {
 	}
 	cfg := monitor.Config{
 		Log: l.cl, Origin: origin, Watched: []crypto.PublicKey{watched.Public()},
-		Known: func(leaf []byte) bool { return known[hex.EncodeToString(leaf)] }, State: filepath.Join(t.TempDir(), "state"),
+		Known: func(leaf []byte) (bool, error) { return known[hex.EncodeToString(leaf)], nil }, State: filepath.Join(t.TempDir(), "state"),
 	}
 	rep, err := monitor.Run(context.Background(), cfg)
 	if err != nil {
@@ -113,7 +113,7 @@ func TestFork(t *testing.T) {
 	b.append(t, k, "b 3")
 	state := filepath.Join(t.TempDir(), "state")
 	cfg := monitor.Config{Log: a.cl, Origin: origin, Watched: []crypto.PublicKey{k.Public()},
-		Known: func([]byte) bool { return true }, State: state}
+		Known: func([]byte) (bool, error) { return true, nil }, State: state}
 	if _, err := monitor.Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -33,11 +33,15 @@ import (
 	sumdbtlog "golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/hallmark-dev/hallmark/auth"
 	"github.com/hallmark-dev/hallmark/controlplane"
+	"github.com/hallmark-dev/hallmark/controlplane/planetest"
 	"github.com/hallmark-dev/hallmark/server"
 )
 
 type fixture struct {
+	plane  *controlplane.Plane
+	token  string // a builder's, for project default
 	url    string
 	home   string
 	origin string
@@ -46,18 +50,13 @@ type fixture struct {
 
 func newServer(t *testing.T) *fixture {
 	t.Helper()
-	home := t.TempDir()
-	if err := controlplane.Init(home, controlplane.InitOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	p, err := controlplane.Open(context.Background(), home, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	srv := httptest.NewServer(server.New(p, p.TSA(), os.DirFS(p.LogDir()), slog.New(slog.NewTextHandler(io.Discard, nil))))
+	p, home := planetest.New(t, controlplane.Options{})
+	srv := httptest.NewServer(server.New(server.Config{
+		Ops: p, TSA: p.TSA(), Tiles: os.DirFS(p.LogDir()), TrustedRoot: p.TrustedRoot, Ready: p.Ready,
+		Audit: p.AuditRefusal, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}))
 	t.Cleanup(srv.Close)
-	raw, err := p.TrustedRoot()
+	raw, err := p.TrustedRoot(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +64,8 @@ func newServer(t *testing.T) *fixture {
 	if err := protojson.Unmarshal(raw, &tr); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{url: srv.URL, home: home, origin: controlplane.DefaultOrigin, root: &tr}
+	return &fixture{plane: p, url: srv.URL, home: home, origin: controlplane.DefaultOrigin, root: &tr,
+		token: planetest.Token(t, p, "ci", auth.Builder, controlplane.DefaultProject)}
 }
 
 // request makes a hashedrekord v0.0.2 append request for msg, signed by k.
@@ -90,9 +90,15 @@ func request(t *testing.T, k *ecdsa.PrivateKey, msg string) []byte {
 	return body
 }
 
-func post(t *testing.T, url, ctype string, body []byte) (int, []byte) {
+// post posts body to url, with the bearer token if it is not empty.
+func post(t *testing.T, url, token, ctype string, body []byte) (int, []byte) {
 	t.Helper()
-	resp, err := http.Post(url, ctype, bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +204,7 @@ func TestIndependentProofs(t *testing.T) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			code, out := post(t, f.url+"/api/v2/log/entries", "application/json", request(t, k, fmt.Sprint("artifact ", i)))
+			code, out := post(t, f.url+"/api/v2/log/entries", f.token, "application/json", request(t, k, fmt.Sprint("artifact ", i)))
 			if code != http.StatusOK {
 				t.Errorf("append %d: %d %s", i, code, out)
 				return
@@ -243,7 +249,7 @@ func TestIndependentProofs(t *testing.T) {
 func TestBadRequests(t *testing.T) {
 	f := newServer(t)
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if code, out := post(t, f.url+"/api/v2/log/entries", "application/json", request(t, k, "first")); code != http.StatusOK {
+	if code, out := post(t, f.url+"/api/v2/log/entries", f.token, "application/json", request(t, k, "first")); code != http.StatusOK {
 		t.Fatalf("append: %d %s", code, out)
 	}
 	before := f.checkpoint(t)
@@ -270,7 +276,7 @@ func TestBadRequests(t *testing.T) {
 		{"wrong content type", "text/plain", request(t, k, "y"), 415},
 		{"oversized", "application/json", bytes.Repeat([]byte("a"), 300<<10), 413},
 	} {
-		code, out := post(t, f.url+"/api/v2/log/entries", c.ctype, c.body)
+		code, out := post(t, f.url+"/api/v2/log/entries", f.token, c.ctype, c.body)
 		if code != c.want {
 			t.Errorf("%s: %d %s, want %d", c.name, code, out, c.want)
 		}
@@ -308,7 +314,7 @@ func TestTimestampOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, resp := post(t, f.url+"/api/v1/timestamp", "application/timestamp-query", query)
+	code, resp := post(t, f.url+"/api/v1/timestamp", "", "application/timestamp-query", query)
 	if code != http.StatusOK {
 		t.Fatalf("timestamp: %d %s", code, resp)
 	}

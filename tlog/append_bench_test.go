@@ -30,6 +30,7 @@ import (
 
 	"github.com/hallmark-dev/hallmark/bundle"
 	"github.com/hallmark-dev/hallmark/controlplane"
+	"github.com/hallmark-dev/hallmark/controlplane/planetest"
 	"github.com/hallmark-dev/hallmark/tlog"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
@@ -436,54 +437,22 @@ func BenchmarkVerifyEntry(b *testing.B) {
 // BenchmarkVerifyBundle measures what the issue calls the time to verify a
 // bundle with proof, checkpoint and timestamp: a key-signed bundle over a
 // small file that the in-process control plane logged and timestamped
-// (controlplane.Record), checked by verifier.Verify against the control
+// (controlplane.Plane.Handle), checked by verifier.Verify against the control
 // plane's trusted root and the key, as `hallmark verify --key` does after
 // start-up: hash the file, check the signature, the log entry (checkpoint
 // signature and inclusion proof) and the RFC 3161 timestamp.
 func BenchmarkVerifyBundle(b *testing.B) {
 	quietTessera(b)
 	ctx := context.Background()
-	home := b.TempDir()
-	if err := controlplane.Init(home, controlplane.InitOptions{Origin: origin}); err != nil {
-		b.Fatal(err)
-	}
-	p, err := controlplane.Open(ctx, home, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	p, home := planetest.New(b, controlplane.Options{})
 	path := filepath.Join(home, "artifact.txt")
 	content := []byte("hallmark verify benchmark\n")
 	if err := os.WriteFile(path, content, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sum := sha256.Sum256(content)
-	sig, err := ecdsa.SignASN1(rand.Reader, k, sum[:])
-	if err != nil {
-		b.Fatal(err)
-	}
-	hint, err := bundle.KeyHint(k.Public())
-	if err != nil {
-		b.Fatal(err)
-	}
-	made, err := bundle.NewMessageSignature(sum[:], sig, hint)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := p.Record(ctx, made, k.Public()); err != nil {
-		b.Fatal(err)
-	}
-	rootJSON, err := p.TrustedRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := p.Close(ctx); err != nil {
-		b.Fatal(err)
-	}
-	data, err := bundle.Marshal(made)
+	data := planetest.Sign(b, p, string(content))[0]
+	pub := planetest.PublicKey(b, p, controlplane.DefaultKey)
+	rootJSON, err := p.TrustedRoot(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -495,7 +464,7 @@ func BenchmarkVerifyBundle(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	vf, err := verifier.New(verifier.Trust{Roots: []*root.TrustedRoot{tr}, Keys: []crypto.PublicKey{k.Public()}})
+	vf, err := verifier.New(verifier.Trust{Roots: []*root.TrustedRoot{tr}, Keys: []crypto.PublicKey{pub}})
 	if err != nil {
 		b.Fatal(err)
 	}

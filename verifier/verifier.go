@@ -28,6 +28,7 @@ package verifier
 import (
 	"crypto"
 	"crypto/ed25519"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -113,6 +114,26 @@ func New(trust Trust) (*Verifier, error) {
 	return &Verifier{trust: trust, material: coll}, nil
 }
 
+// needSCT reports whether leaf must carry a signed certificate timestamp:
+// whether it chains to a CA of a trusted root that publishes CT logs (the
+// public Sigstore instance's Fulcio does). A root without CT logs, such as a
+// Hallmark control plane's, vouches for its CA's certificates through the
+// transparency log entry and timestamp instead; its certificates cannot pass
+// for the others', since the decision follows the chain, not the bundle.
+func (v *Verifier) needSCT(leaf *x509.Certificate) bool {
+	for _, r := range v.trust.Roots {
+		if len(r.CTLogs()) == 0 {
+			continue
+		}
+		for _, ca := range r.FulcioCertificateAuthorities() {
+			if _, err := ca.Verify(leaf, leaf.NotBefore); err == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Result is what a successful verification established.
 type Result = verify.VerificationResult
 
@@ -149,7 +170,7 @@ func (v *Verifier) Verify(b *bundle.Bundle, art Artifact, p Policy) (*Result, er
 	}
 	switch {
 	case leaf != nil:
-		if len(v.material.CTLogs()) > 0 {
+		if v.needSCT(leaf) {
 			opts = append(opts, verify.WithSignedCertificateTimestamps(1))
 		}
 		opts = append(opts, verify.WithObserverTimestamps(1))

@@ -3,8 +3,6 @@ package verifier_test
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"os"
 	"path/filepath"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/hallmark-dev/hallmark/bundle"
 	"github.com/hallmark-dev/hallmark/controlplane"
+	"github.com/hallmark-dev/hallmark/controlplane/planetest"
 	"github.com/hallmark-dev/hallmark/digest"
 	"github.com/hallmark-dev/hallmark/keystore"
 	"github.com/hallmark-dev/hallmark/trustroot"
@@ -83,40 +82,18 @@ func BenchmarkVerifyKeyBundle(b *testing.B) {
 // checkpoint) and RFC 3161 timestamp, against the control plane's trusted
 // root.
 func BenchmarkVerifyLoggedBundle(b *testing.B) {
-	home := b.TempDir()
-	if err := controlplane.Init(home, controlplane.InitOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	p, err := controlplane.Open(context.Background(), home, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
+	p, _ := planetest.New(b, controlplane.Options{})
 	path := filepath.Join(b.TempDir(), "artifact")
-	if err := os.WriteFile(path, []byte("logged artifact\n"), 0o644); err != nil {
+	content := "logged artifact\n"
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	d, _, err := digest.File(path)
+	bu, err := bundle.Parse(planetest.Sign(b, p, content)[0])
 	if err != nil {
 		b.Fatal(err)
 	}
-	sig, err := k.Sign(rand.Reader, d[:], crypto.SHA256)
-	if err != nil {
-		b.Fatal(err)
-	}
-	hint, _ := bundle.KeyHint(k.Public())
-	bu, err := bundle.NewMessageSignature(d[:], sig, hint)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := p.Record(context.Background(), bu, k.Public()); err != nil {
-		b.Fatal(err)
-	}
-	raw, err := p.TrustedRoot()
+	pub := planetest.PublicKey(b, p, controlplane.DefaultKey)
+	raw, err := p.TrustedRoot(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -124,7 +101,7 @@ func BenchmarkVerifyLoggedBundle(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v, err := verifier.New(verifier.Trust{Roots: []*root.TrustedRoot{tr}, Keys: []crypto.PublicKey{k.Public()}})
+	v, err := verifier.New(verifier.Trust{Roots: []*root.TrustedRoot{tr}, Keys: []crypto.PublicKey{pub}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,30 +11,31 @@ import (
 	ita1 "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/hallmark-dev/hallmark/bundle"
+	"github.com/hallmark-dev/hallmark/api"
 	"github.com/hallmark-dev/hallmark/digest"
 	"github.com/hallmark-dev/hallmark/dsse"
-	"github.com/hallmark-dev/hallmark/keystore"
 	"github.com/hallmark-dev/hallmark/limit"
 )
 
-const attestUsage = `Usage: hallmark attest [--key NAME] [--bundle OUT] --predicate-type URI --predicate FILE SUBJECT...
+const attestUsage = `Usage: hallmark attest [--key NAME] [--project P] [--bundle OUT] --predicate-type URI --predicate FILE SUBJECT...
 
 Makes an in-toto Statement v1 whose subjects are the SUBJECT files (by name
-and SHA-256 digest) and whose predicate is the JSON object in FILE, signs it
-in a DSSE envelope, logs and timestamps the signature, and writes a Sigstore
-bundle (v0.3) holding the envelope, the log entry and the timestamp. Needs
-'hallmark init'.
+and SHA-256 digest) and whose predicate is the JSON object in FILE, and has
+the control plane sign it in a DSSE envelope, log and timestamp the
+signature; writes the Sigstore bundle (v0.3) holding the envelope, the log
+entry and the timestamp. Files are hashed here; only the statement travels.
 
 Flags:
   --predicate-type URI   the predicate's type, an absolute URI, for example
                          https://slsa.dev/provenance/v1
-  --predicate FILE       the predicate, a JSON object (at most 16 MiB)
-  -k, --key NAME         signing key (default "default"), ecdsa-p256
+  --predicate FILE       the predicate, a JSON object (the statement at most 4 MiB)
+  -k, --key NAME         signing key (default "default")
+  -p, --project P        the project signing (default $HALLMARK_PROJECT, or "default")
+  --certificate          a short-lived certificate naming project and caller
+                         instead of a key hint
   -b, --bundle OUT       where to write the bundle ("-" for stdout); the
                          default, with one SUBJECT, is SUBJECT.intoto.sigstore.json
-  --home DIR             data directory (default $HALLMARK_HOME)
-
+` + planeFlagsUsage + `
 Prints the path of the bundle written.
 `
 
@@ -70,20 +71,6 @@ func runAttest(c *cli, args []string) error {
 			return err
 		}
 	}
-	signer, in, err := c.loadSigner(sf.home, sf.key)
-	if err != nil {
-		return err
-	}
-	if in.Type != keystore.ECDSAP256 {
-		return usageErrorf("attest: key %q is %s; its signatures over a whole envelope cannot be logged as a Rekor v2 hashedrekord entry", sf.key, in.Type).
-			hint("use an %s key", keystore.ECDSAP256)
-	}
-	ctx := context.Background()
-	plane, err := c.openPlane(ctx, sf.home)
-	if err != nil {
-		return err
-	}
-	defer plane.Close(ctx)
 	st := statement{Type: ita1.StatementTypeUri, PredicateType: *predType, Predicate: predicate}
 	for _, f := range subjects {
 		d, _, err := digest.File(f)
@@ -96,25 +83,25 @@ func runAttest(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	hint, err := bundle.KeyHint(signer.Public())
+	if len(payload) > api.MaxPayload {
+		return usageErrorf("attest: the statement is %d bytes; the control plane signs at most %d", len(payload), api.MaxPayload)
+	}
+	ctx := context.Background()
+	cn, err := c.connect(ctx, sf.plane)
 	if err != nil {
 		return err
 	}
-	env, err := dsse.Sign(signer, "", dsse.PayloadTypeInToto, payload)
+	defer cn.Close()
+	req := sf.request()
+	req.Items = []api.SignItem{{PayloadType: dsse.PayloadTypeInToto, Payload: payload}}
+	resp, err := signRequest(ctx, cn, req)
 	if err != nil {
-		return err
-	}
-	b, err := bundle.NewDSSE(env, hint)
-	if err != nil {
-		return err
-	}
-	if err := plane.Record(ctx, b, signer.Public()); err != nil {
 		return err
 	}
 	if sf.out == "" {
 		sf.out = subjects[0] + ".intoto.sigstore.json"
 	}
-	return c.writeBundle(sf.out, b)
+	return c.writeBundle(sf.out, resp.Bundles[0])
 }
 
 // statement is an in-toto Statement v1 with its predicate kept as the exact

@@ -18,7 +18,7 @@ func TestBadInput(t *testing.T) {
 	t.Setenv("HALLMARK_KEY_PASSPHRASE", "pw")
 	in := func(name string) string { return filepath.Join(dir, name) }
 	mustRun(t, "init", "--insecure-plaintext")
-	mustRun(t, "key", "generate", "--insecure-plaintext")
+	mustRun(t, "key", "generate")
 	pub := mustRun(t, "key", "export-public", "default")
 	write(t, in("pub.pem"), pub)
 	write(t, in("a.txt"), "artifact\n")

@@ -25,14 +25,16 @@ Usage:
   hallmark <command> [flags] [arguments]
 
 Commands:
-  init        create the local control plane: transparency log, timestamp authority
-  key         generate, list and export signing keys
+  init        create the local control plane: keys, CA, transparency log, timestamp authority
+  admin       projects, API tokens and roles, OIDC identities, the CA
+  key         the control plane's signing keys: generate, rotate, retire, restrict
   sign        sign files: a logged, timestamped Sigstore bundle for each
   attest      sign an in-toto statement about files, in a Sigstore bundle
   verify      verify a Sigstore bundle against a file or digest
   digest      print files' SHA-256 digests, as verify takes them
   log         read and check the transparency log; monitor it for foreign entries
-  serve       serve the control plane over HTTP: log, timestamp authority
+  audit       show and verify the hash-chained audit log
+  serve       serve the control plane over HTTP: API, log, timestamp authority
   trust-root  export the control plane's trusted root, for offline verification
   version     print the version
 
@@ -46,6 +48,11 @@ Environment:
   HALLMARK_HOME            data directory (default $XDG_DATA_HOME/hallmark,
                            or ~/.local/share/hallmark)
   HALLMARK_KEY_PASSPHRASE  passphrase of the data directory's keys (else a prompt)
+  HALLMARK_SERVER          a control plane server to use instead of the data
+                           directory's (the CLI then sends digests, never files)
+  HALLMARK_TOKEN           the bearer token for HALLMARK_SERVER: an API token
+                           or a CI job's OIDC ID token
+  HALLMARK_PROJECT         the project sign and attest act for (default "default")
 `
 
 // command is one subcommand: its name and its run function, which gets the
@@ -57,7 +64,9 @@ type command struct {
 }
 
 var commands = []command{
+	{"admin", runAdmin},
 	{"attest", runAttest},
+	{"audit", runAudit},
 	{"digest", runDigest},
 	{"init", runInit},
 	{"key", runKey},

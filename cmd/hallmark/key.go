@@ -1,38 +1,52 @@
 package main
 
 import (
-	"crypto"
-	"errors"
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
 	"fmt"
-	"path/filepath"
+	"strings"
+	"time"
 
-	"github.com/hallmark-dev/hallmark/keystore"
+	"github.com/hallmark-dev/hallmark/api"
 )
 
 const keyUsage = `Usage:
-  hallmark key generate [--type ecdsa-p256|ed25519] [--name NAME] [--insecure-plaintext]
-  hallmark key list
-  hallmark key export-public NAME
+  hallmark key generate [--name NAME] [--backend file|pkcs11] [--project P]...
+  hallmark key list [--json]
+  hallmark key export-public [--version N] NAME
+  hallmark key rotate [--overlap DURATION] [--backend B] NAME
+  hallmark key retire --version N NAME
+  hallmark key restrict [--project P]... NAME
 
-Manages the signing keys of the local control plane, in DIR/keys of the data
-directory. Private keys are encrypted at rest with a passphrase, taken from
-HALLMARK_KEY_PASSPHRASE or asked for on the terminal; they are never printed.
+Manages the control plane's signing keys. Private keys never leave the
+control plane: they live in its custody, the encrypted file keystore of the
+data directory ("file", the default) or a PKCS#11 HSM ("pkcs11"); callers
+only ever get signatures and public keys. All but list and export-public
+need the security-admin role.
 
-generate creates a key (name "default" unless --name is given):
-  -t, --type TYPE           ecdsa-p256 (default) or ed25519. ECDSA signs digests,
-                            so files are hashed where they lie; Ed25519 signs
-                            whole messages and serves attest only
-  -n, --name NAME           the key's name
-  --insecure-plaintext      store the private key unencrypted (tests only)
+generate creates a key (ECDSA P-256; name "default" unless --name is given)
+that may sign for the --project projects given, or for any project.
+rotate makes a new version that signs from now on; the versions before it
+stay valid for --overlap (default 24h), so what they signed still verifies
+while consumers move to the new key. retire ends a version at once.
+restrict sets the projects a key may sign for (none given: any).
 
-list prints one line per key: name, type, protection, SHA-256 fingerprint.
+list prints one line per key version: name@version, purpose, backend,
+status, projects, SHA-256 fingerprint of the public key.
+export-public prints a version's public key (default: the newest) as PEM,
+the form 'hallmark verify --key' and 'cosign verify-blob --key' read.
 
-export-public prints the public key as a PEM SubjectPublicKeyInfo, the form
-'hallmark verify --key' and 'cosign verify-blob --key' read.
-
-Flags common to all:
-  --home DIR                data directory (default $HALLMARK_HOME)
-`
+Flags:
+  -n, --name NAME     generate: the key's name
+  --backend B         generate, rotate: the custody backend
+  -p, --project P     generate, restrict: a project the key may sign for
+  --overlap D         rotate: how long older versions stay valid
+  --version N         export-public, retire: the version
+  --json              list: JSON output
+` + planeFlagsUsage
 
 // defaultKey is the key used when a command is given no --key.
 const defaultKey = "default"
@@ -42,138 +56,153 @@ func runKey(c *cli, args []string) error {
 		return usageErrorf("key: missing subcommand").hint("run 'hallmark key --help' for usage")
 	}
 	sub, args := args[0], args[1:]
-	fs := c.flagSet("key "+sub, keyUsage)
-	homeDir := homeFlag(fs)
 	switch sub {
 	case "-h", "-help", "--help":
 		fmt.Fprint(c.stdout, keyUsage)
 		return nil
-	case "generate":
-		var typ, name string
-		fs.StringVar(&typ, "type", keystore.ECDSAP256, "")
-		fs.StringVar(&typ, "t", keystore.ECDSAP256, "")
-		fs.StringVar(&name, "name", defaultKey, "")
-		fs.StringVar(&name, "n", defaultKey, "")
-		plaintext := fs.Bool("insecure-plaintext", false, "")
-		pos, err := c.parse(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(pos) > 0 {
-			return usageErrorf("key generate: unexpected argument %q", pos[0]).hint("give the name with --name")
-		}
-		store, err := keyStore(*homeDir)
-		if err != nil {
-			return err
-		}
-		if err := keystore.CheckName(name); err != nil {
-			return err
-		}
-		if _, err := store.Info(name); err == nil {
-			return usageErrorf("key %q already exists", name).hint("choose another --name; keys are never overwritten")
-		}
-		var pass []byte
-		if !*plaintext {
-			if pass, err = c.passphrase(true); err != nil {
-				return err
-			}
-		}
-		in, err := store.Generate(name, typ, pass)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(c.stderr, "hallmark: generated %s key %q (fingerprint %s)\n", in.Type, in.Name, in.Fingerprint)
-		return nil
-	case "list":
-		pos, err := c.parse(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(pos) > 0 {
-			return usageErrorf("key list: takes no arguments")
-		}
-		store, err := keyStore(*homeDir)
-		if err != nil {
-			return err
-		}
-		keys, err := store.List()
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			prot := "encrypted"
-			if !k.Encrypted {
-				prot = "plaintext"
-			}
-			fmt.Fprintf(c.stdout, "%s\t%s\t%s\tsha256:%s\n", k.Name, k.Type, prot, k.Fingerprint)
-		}
-		return nil
-	case "export-public":
-		pos, err := c.parse(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(pos) != 1 {
-			return usageErrorf("key export-public: want one key name, got %d arguments", len(pos))
-		}
-		store, err := keyStore(*homeDir)
-		if err != nil {
-			return err
-		}
-		p, err := store.PublicPEM(pos[0])
-		if err != nil {
-			return keyError(err, pos[0])
-		}
-		_, err = c.stdout.Write(p)
-		return err
+	case "generate", "list", "export-public", "rotate", "retire", "restrict":
 	default:
-		return usageErrorf("key: unknown subcommand %q", sub).hint("want generate, list or export-public")
+		return usageErrorf("key: unknown subcommand %q", sub).hint("want generate, list, export-public, rotate, retire or restrict")
 	}
-}
-
-func keyStore(homeFlag string) (*keystore.Store, error) {
-	h, err := home(homeFlag)
+	fs := c.flagSet("key "+sub, keyUsage)
+	pf := addPlaneFlags(fs)
+	var name, backend string
+	var projects stringsFlag
+	fs.StringVar(&name, "name", defaultKey, "")
+	fs.StringVar(&name, "n", defaultKey, "")
+	fs.StringVar(&backend, "backend", "", "")
+	fs.Var(&projects, "project", "")
+	fs.Var(&projects, "p", "")
+	overlap := fs.Duration("overlap", 0, "")
+	version := fs.Int("version", 0, "")
+	asJSON := fs.Bool("json", false, "")
+	pos, err := c.parse(fs, args)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &keystore.Store{Dir: filepath.Join(h, "keys")}, nil
+	want := 1
+	if sub == "generate" || sub == "list" {
+		want = 0
+	}
+	if len(pos) != want {
+		if want == 0 {
+			return usageErrorf("key %s: unexpected argument %q", sub, pos[0]).hint("give the name with --name")
+		}
+		return usageErrorf("key %s: want one key name, got %d arguments", sub, len(pos))
+	}
+	if want == 1 {
+		name = pos[0]
+	}
+	if sub == "retire" && *version <= 0 {
+		return usageErrorf("key retire: --version is required").hint("'hallmark key list' shows the versions")
+	}
+	ctx := context.Background()
+	cn, err := c.connect(ctx, pf)
+	if err != nil {
+		return err
+	}
+	defer cn.Close()
+	req := &api.KeyRequest{Nonce: api.Nonce(), Name: name, Backend: backend, Projects: projects, Overlap: *overlap, Version: *version}
+	switch sub {
+	case "generate":
+		k, err := call[api.Key](ctx, cn, api.GenerateKey, req)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "hallmark: generated %s key %q in backend %s (fingerprint sha256:%s)\n", k.Algorithm, k.Name, k.Backend, fingerprint(k.PublicPEM))
+	case "rotate":
+		k, err := call[api.Key](ctx, cn, api.RotateKey, req)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "hallmark: key %q version %d signs from now on (fingerprint sha256:%s); older versions stay valid for %s\n",
+			k.Name, k.Version, fingerprint(k.PublicPEM), orDefault(*overlap, 24*time.Hour))
+	case "retire":
+		k, err := call[api.Key](ctx, cn, api.RetireKey, req)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "hallmark: key %q version %d retired\n", k.Name, k.Version)
+	case "restrict":
+		if _, err := call[api.Keys](ctx, cn, api.RestrictKey, req); err != nil {
+			return err
+		}
+		scope := "any project"
+		if len(projects) > 0 {
+			scope = "projects " + strings.Join(projects, ", ")
+		}
+		fmt.Fprintf(c.stderr, "hallmark: key %q signs for %s\n", name, scope)
+	case "list":
+		ks, err := call[api.Keys](ctx, cn, api.ListKeys, &api.Empty{})
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return c.printJSON(ks)
+		}
+		for _, k := range ks.Keys {
+			scope := "any"
+			if len(k.Projects) > 0 {
+				scope = strings.Join(k.Projects, ",")
+			}
+			fmt.Fprintf(c.stdout, "%s@%d\t%s\t%s\t%s\t%s\tsha256:%s\n", k.Name, k.Version, k.Purpose, k.Backend, keyStatus(k), scope, fingerprint(k.PublicPEM))
+		}
+	case "export-public":
+		ks, err := call[api.Keys](ctx, cn, api.ListKeys, &api.Empty{})
+		if err != nil {
+			return err
+		}
+		var found *api.Key
+		for i, k := range ks.Keys {
+			if k.Name == name && (*version == 0 || k.Version == *version) && (found == nil || k.Version > found.Version) {
+				found = &ks.Keys[i]
+			}
+		}
+		if found == nil {
+			if *version != 0 {
+				return usageErrorf("key %q has no version %d", name, *version).hint("'hallmark key list' shows the versions")
+			}
+			gen := "hallmark key generate"
+			if name != defaultKey {
+				gen += " --name " + name
+			}
+			return usageErrorf("key %q: no such key", name).hint("create it with '%s', or list keys with 'hallmark key list'", gen)
+		}
+		_, err = fmt.Fprint(c.stdout, found.PublicPEM)
+		return err
+	}
+	return nil
 }
 
-// keyError adds the hint that fits a keystore error.
-func keyError(err error, name string) error {
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+func keyStatus(k api.Key) string {
+	now := time.Now()
 	switch {
-	case errors.Is(err, keystore.ErrNotFound):
-		gen := "hallmark key generate"
-		if name != defaultKey {
-			gen += " --name " + name
-		}
-		return withHint(err, "create it with '%s', or list keys with 'hallmark key list'", gen)
-	case errors.Is(err, keystore.ErrPassphrase):
-		return withHint(err, "check the passphrase (HALLMARK_KEY_PASSPHRASE, when it is set)")
+	case !k.Retired.IsZero():
+		return "retired"
+	case !k.NotAfter.IsZero() && !now.Before(k.NotAfter):
+		return "expired"
+	case !k.NotAfter.IsZero():
+		return "valid-until-" + k.NotAfter.UTC().Format(time.RFC3339)
 	}
-	return err
+	return "active"
 }
 
-// loadSigner opens key name of the store in homeFlag's data directory,
-// asking for the passphrase if the key is encrypted.
-func (c *cli) loadSigner(homeFlag, name string) (crypto.Signer, *keystore.Info, error) {
-	store, err := keyStore(homeFlag)
-	if err != nil {
-		return nil, nil, err
+// fingerprint returns the hex SHA-256 of a PEM public key's DER.
+func fingerprint(pemKey string) string {
+	block, _ := pem.Decode([]byte(pemKey))
+	if block == nil {
+		return "?"
 	}
-	in, err := store.Info(name)
-	if err != nil {
-		return nil, nil, keyError(err, name)
+	if _, err := x509.ParsePKIXPublicKey(block.Bytes); err != nil {
+		return "?"
 	}
-	var pass []byte
-	if in.Encrypted {
-		if pass, err = c.passphrase(false); err != nil {
-			return nil, nil, err
-		}
-	}
-	s, err := store.Signer(name, pass)
-	if err != nil {
-		return nil, nil, keyError(err, name)
-	}
-	return s, in, nil
+	sum := sha256.Sum256(block.Bytes)
+	return hex.EncodeToString(sum[:])
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/ed25519"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -168,20 +167,17 @@ func (c *cli) monitor(ctx context.Context, h string, cl *tlog.Client, origin str
 		}
 		watched = append(watched, k)
 	}
+	records, err := controlplane.OpenRecords(ctx, h, "")
+	if err != nil {
+		return err
+	}
+	defer records.Close()
 	if len(keyPaths) == 0 {
-		store, err := keyStore(h)
-		if err != nil {
+		if watched, err = records.SigningKeys(ctx); err != nil {
 			return err
-		}
-		infos, err := store.List()
-		if err != nil {
-			return err
-		}
-		for _, in := range infos {
-			watched = append(watched, in.Public)
 		}
 		if len(watched) == 0 {
-			return usageErrorf("log monitor: no keys to watch").hint("give --key PUB.pem, or generate keys in the data directory")
+			return usageErrorf("log monitor: no keys to watch").hint("give --key PUB.pem, or generate keys with 'hallmark key generate'")
 		}
 	}
 	if state == "" {
@@ -190,13 +186,9 @@ func (c *cli) monitor(ctx context.Context, h string, cl *tlog.Client, origin str
 			return err
 		}
 	}
-	known, err := controlplane.RecordedLeaves(h, logID)
-	if err != nil {
-		return err
-	}
 	rep, err := monitor.Run(ctx, monitor.Config{
 		Log: cl, Origin: origin, Watched: watched, State: state,
-		Known: func(leaf []byte) bool { return known[hex.EncodeToString(leaf)] },
+		Known: func(leaf []byte) (bool, error) { return records.Has(ctx, logID, leaf) },
 	})
 	var ie *tlog.InconsistencyError
 	if errors.As(err, &ie) {
@@ -257,7 +249,7 @@ func logClient(h, logURL, rootPath string) (*tlog.Client, string, []byte, error)
 		tr, err = trustroot.Load(rootPath)
 	} else {
 		var raw []byte
-		raw, err = controlplane.TrustedRootOf(h)
+		raw, err = controlplane.TrustedRootOf(context.Background(), h, "")
 		if errors.Is(err, controlplane.ErrNotInitialized) {
 			return nil, "", nil, withHint(err, "give the log's trusted root with --trusted-root, or create a control plane with 'hallmark init'")
 		}

@@ -27,8 +27,8 @@ func TestMonitorAlarm(t *testing.T) {
 	home := filepath.Join(dir, "home")
 	t.Setenv("HALLMARK_HOME", home)
 	mustRun(t, "init", "--insecure-plaintext")
-	mustRun(t, "key", "generate", "--insecure-plaintext")
-	mustRun(t, "key", "generate", "--name", "other", "--insecure-plaintext")
+	mustRun(t, "key", "generate")
+	mustRun(t, "key", "generate", "--name", "other")
 	write(t, filepath.Join(dir, "a.txt"), "a")
 	write(t, filepath.Join(dir, "b.txt"), "b")
 	mustRun(t, "sign", filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.txt"))
@@ -51,7 +51,7 @@ func TestMonitorAlarm(t *testing.T) {
 	sum := sha256.Sum256([]byte("malware"))
 	sig, _ := signer.Sign(rand.Reader, sum[:], crypto.SHA256)
 	der, _ := x509.MarshalPKIXPublicKey(signer.Public())
-	p, err := controlplane.Open(context.Background(), home, nil)
+	p, err := controlplane.Open(context.Background(), home, controlplane.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

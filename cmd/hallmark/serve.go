@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -15,28 +16,50 @@ import (
 	"github.com/hallmark-dev/hallmark/server"
 )
 
-const serveUsage = `Usage: hallmark serve [--addr HOST:PORT] [--home DIR]
+const serveUsage = `Usage: hallmark serve [--addr HOST:PORT] [--tls-cert F --tls-key F] [--home DIR] [--database URL]
 
-Serves the data directory's control plane over HTTP:
+Serves the data directory's control plane over HTTP: the control-plane API
+(the operations the CLI runs in-process: signing, projects, tokens, keys,
+audit), the transparency log, the timestamp authority.
 
-  GET  /checkpoint, /tile/...   the transparency log (C2SP tlog-tiles)
+  POST /api/v1/op/NAME          a control-plane operation; needs a bearer token
   POST /api/v2/log/entries      log a Rekor v2 hashedrekord v0.0.2 entry
+  GET  /checkpoint, /tile/...   the transparency log (C2SP tlog-tiles)
   POST /api/v1/timestamp        the RFC 3161 timestamp authority
-  GET  /healthz                 liveness
+  GET  /api/v1/trusted-root     the trusted root, to verify offline
+  GET  /healthz, /readyz        liveness; readiness (the database answers)
+  GET  /metrics                 Prometheus metrics
 
-It listens on loopback only: authentication and TLS come with the control
-plane server. SIGINT or SIGTERM stops it after in-flight appends finish.
-Unless GOGC is set, it runs the garbage collector at GOGC=400.
+With --tls-cert and --tls-key it serves HTTPS (TLS 1.2 or later). Without,
+it listens on loopback only, unless --insecure-listen-plaintext says that
+something in front of it (a TLS-terminating proxy) protects the tokens.
+Several replicas may serve one control plane: the same data directory's keys
+and log, and one PostgreSQL state database (--database postgres://...).
+
+Logs are JSON lines (log/slog) on stderr. SIGINT or SIGTERM stops it after
+in-flight requests, and their log appends, finish. Unless GOGC is set, it
+runs the garbage collector at GOGC=400.
 
 Flags:
-  --addr HOST:PORT   listen address (default 127.0.0.1:8080); a loopback address
-  --home DIR         data directory (default $HALLMARK_HOME)
+  --addr HOST:PORT               listen address (default 127.0.0.1:8080)
+  --tls-cert FILE, --tls-key FILE  serve HTTPS with this certificate and key
+  --insecure-listen-plaintext    allow plain HTTP on a non-loopback address
+  --rate N                       requests per second per credential (default 2000)
+  --anchor-every DURATION        log the audit log's head this often (default 1m)
+  --home DIR                     data directory (default $HALLMARK_HOME)
+  --database URL                 the state database, if not the data directory's
+  --pkcs11 URL                   a PKCS#11 token as key backend "pkcs11"
 `
 
 func runServe(c *cli, args []string) error {
 	fs := c.flagSet("serve", serveUsage)
-	homeDir := homeFlag(fs)
+	pf := addPlaneFlags(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "")
+	certFile := fs.String("tls-cert", "", "")
+	keyFile := fs.String("tls-key", "", "")
+	plaintext := fs.Bool("insecure-listen-plaintext", false, "")
+	rate := fs.Float64("rate", 2000, "")
+	anchorEvery := fs.Duration("anchor-every", time.Minute, "")
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -44,8 +67,26 @@ func runServe(c *cli, args []string) error {
 	if len(pos) > 0 {
 		return usageErrorf("serve: takes no arguments")
 	}
-	if err := checkLoopback(*addr); err != nil {
-		return err
+	if pf.server != "" {
+		return usageErrorf("serve: --server names a remote control plane; serve runs one")
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return usageErrorf("serve: give both --tls-cert and --tls-key, or neither")
+	}
+	if *rate <= 0 || *anchorEvery < time.Second {
+		return usageErrorf("serve: --rate must be positive and --anchor-every at least 1s")
+	}
+	var tlsCfg *tls.Config
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return usageErrorf("serve: TLS certificate: %v", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	} else if !*plaintext {
+		if err := checkLoopback(*addr); err != nil {
+			return err
+		}
 	}
 	// The log's appends allocate much short-lived memory; a less eager
 	// collector buys about a fifth more appends per second (BENCHMARKS.md).
@@ -54,22 +95,36 @@ func runServe(c *cli, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	plane, err := c.openPlane(ctx, *homeDir)
+	logger := slog.New(slog.NewJSONHandler(c.stderr, nil))
+	plane, err := c.openPlane(ctx, pf)
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(c.stderr, nil))
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		plane.Close(context.Background())
 		return err
 	}
+	if tlsCfg != nil {
+		ln = tlsListener(ln, tlsCfg)
+	}
 	srv := &http.Server{
-		Handler:           server.New(plane, plane.TSA(), os.DirFS(plane.LogDir()), logger),
+		Handler: server.New(server.Config{
+			Ops: plane, TSA: plane.TSA(), Tiles: os.DirFS(plane.LogDir()),
+			TrustedRoot: plane.TrustedRoot, Ready: plane.Ready, Audit: plane.AuditRefusal,
+			Logger: logger, Rate: *rate, Burst: int(2 * *rate),
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("serving", "addr", ln.Addr().String())
+	anchorCtx, stopAnchor := context.WithCancel(context.Background())
+	defer stopAnchor()
+	go plane.AnchorEvery(anchorCtx, *anchorEvery)
+	logger.Info("serving", "addr", ln.Addr().String(), "tls", tlsCfg != nil)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -80,13 +135,16 @@ func runServe(c *cli, args []string) error {
 		defer cancel()
 		err = srv.Shutdown(sctx)
 	}
+	stopAnchor()
 	if cerr := plane.Close(context.Background()); err == nil || errors.Is(err, http.ErrServerClosed) {
 		err = cerr
 	}
 	return err
 }
 
-// checkLoopback refuses a listen address that is not on loopback.
+func tlsListener(ln net.Listener, cfg *tls.Config) net.Listener { return tls.NewListener(ln, cfg) }
+
+// checkLoopback refuses a plain-HTTP listen address that is not on loopback.
 func checkLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -98,6 +156,6 @@ func checkLoopback(addr string) error {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		return nil
 	}
-	return usageErrorf("serve: --addr %q is not a loopback address", addr).
-		hint("until authentication and TLS land, the server listens on 127.0.0.1 or ::1 only")
+	return usageErrorf("serve: --addr %q is not a loopback address, and without TLS tokens would cross the network in the clear", addr).
+		hint("give --tls-cert and --tls-key, or --insecure-listen-plaintext behind a TLS-terminating proxy")
 }

@@ -3,17 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -24,10 +17,7 @@ import (
 	"testing"
 	"time"
 
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
-	"google.golang.org/protobuf/encoding/protojson"
-
+	"github.com/hallmark-dev/hallmark/api"
 	"github.com/hallmark-dev/hallmark/controlplane"
 	"github.com/hallmark-dev/hallmark/server"
 )
@@ -38,17 +28,17 @@ func TestLogOverHTTP(t *testing.T) {
 	home := filepath.Join(dir, "home")
 	t.Setenv("HALLMARK_HOME", home)
 	mustRun(t, "init", "--insecure-plaintext")
-	mustRun(t, "key", "generate", "--insecure-plaintext")
+	mustRun(t, "key", "generate")
 	write(t, filepath.Join(dir, "a.txt"), "a")
 	mustRun(t, "sign", filepath.Join(dir, "a.txt"))
 	mustRun(t, "trust-root", "-o", filepath.Join(dir, "root.json"))
 
-	p, err := controlplane.Open(context.Background(), home, nil)
+	p, err := controlplane.Open(context.Background(), home, controlplane.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close(context.Background())
-	srv := httptest.NewServer(server.New(p, p.TSA(), os.DirFS(p.LogDir()), slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(server.New(server.Config{Ops: p, TSA: p.TSA(), Tiles: os.DirFS(p.LogDir()), TrustedRoot: p.TrustedRoot}))
 	defer srv.Close()
 
 	// A reader elsewhere has only the URL and the trusted root.
@@ -97,13 +87,15 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// SIGTERM stops 'hallmark serve' only after the appends in flight are
-// answered and logged.
+// SIGTERM stops 'hallmark serve' only after the sign requests in flight are
+// answered: signed, logged and timestamped.
 func TestServeGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	home := filepath.Join(dir, "home")
 	t.Setenv("HALLMARK_HOME", home)
 	mustRun(t, "init", "--insecure-plaintext")
+	mustRun(t, "key", "generate")
+	token := strings.TrimSpace(mustRun(t, "admin", "token", "issue", "--subject", "ci", "--role", "builder", "--project", "default"))
 	var stdout bytes.Buffer
 	var stderr syncBuffer
 	done := make(chan int)
@@ -120,23 +112,17 @@ func TestServeGracefulShutdown(t *testing.T) {
 	if addr == "" {
 		t.Fatalf("serve did not start: %s", stderr.String())
 	}
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cl := &api.Client{URL: "http://" + addr, Token: token}
 	const n = 8
-	codes := make([]int, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req := appendRequest(t, k, fmt.Sprint("in flight ", i))
-			resp, err := http.Post("http://"+addr+"/api/v2/log/entries", "application/json", bytes.NewReader(req))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			resp.Body.Close()
-			codes[i] = resp.StatusCode
-		}()
+		wg.Go(func() {
+			sum := sha256.Sum256(fmt.Append(nil, "in flight ", i))
+			req, _ := json.Marshal(api.SignRequest{Nonce: api.Nonce(), Project: "default",
+				Items: []api.SignItem{{Digest: "sha256:" + hex.EncodeToString(sum[:])}}})
+			_, errs[i] = cl.Call(context.Background(), api.Sign.Name, req)
+		})
 	}
 	time.Sleep(30 * time.Millisecond) // the appends are waiting for a checkpoint
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
@@ -149,34 +135,12 @@ func TestServeGracefulShutdown(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-	for i, c := range codes {
-		if c != http.StatusOK {
-			t.Errorf("append %d in flight at shutdown: status %d", i, c)
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("sign request %d in flight at shutdown: %v", i, err)
 		}
 	}
 	if out := mustRun(t, "log", "checkpoint"); !strings.HasPrefix(out, controlplane.DefaultOrigin+"\n"+strconv.Itoa(n)+"\n") {
 		t.Errorf("after shutdown the log holds: %q", out)
 	}
-}
-
-func appendRequest(t *testing.T, k *ecdsa.PrivateKey, msg string) []byte {
-	t.Helper()
-	sum := sha256.Sum256([]byte(msg))
-	sig, err := k.Sign(rand.Reader, sum[:], crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKIXPublicKey(k.Public())
-	body, err := protojson.Marshal(&rekorpb.CreateEntryRequest{Spec: &rekorpb.CreateEntryRequest_HashedRekordRequestV002{
-		HashedRekordRequestV002: &rekorpb.HashedRekordRequestV002{
-			Digest: sum[:],
-			Signature: &rekorpb.Signature{Content: sig, Verifier: &rekorpb.Verifier{
-				Verifier:   &rekorpb.Verifier_PublicKey{PublicKey: &rekorpb.PublicKey{RawBytes: der}},
-				KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256,
-			}},
-		}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return body
 }

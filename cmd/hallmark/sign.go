@@ -2,33 +2,38 @@ package main
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
 
+	"github.com/hallmark-dev/hallmark/api"
 	"github.com/hallmark-dev/hallmark/bundle"
+	"github.com/hallmark-dev/hallmark/controlplane"
 	"github.com/hallmark-dev/hallmark/digest"
 	"github.com/hallmark-dev/hallmark/internal/atomicfile"
-	"github.com/hallmark-dev/hallmark/keystore"
 )
 
-const signUsage = `Usage: hallmark sign [--key NAME] [--bundle OUT] FILE...
+const signUsage = `Usage: hallmark sign [--key NAME] [--project P] [--certificate] [--bundle OUT] FILE...
 
-Signs each FILE with a key of the data directory, logs the signature in the
-control plane's transparency log, timestamps it, and writes a Sigstore bundle
-(v0.3: a message signature over the file's SHA-256 digest, the log entry with
-its inclusion proof and checkpoint, the RFC 3161 timestamp) to
-FILE.sigstore.json, replacing one that is there. Files are hashed where they
-lie, in constant memory; only the digest is signed. Needs 'hallmark init'.
+Has the control plane sign each FILE: the file is hashed here, in constant
+memory, and only its SHA-256 digest goes to the control plane, which signs it
+with a key it holds (no key ever leaves it), logs the signature in its
+transparency log, timestamps it, and returns a Sigstore bundle (v0.3: a
+message signature over the digest, the log entry with its inclusion proof and
+checkpoint, the RFC 3161 timestamp). The bundle goes to FILE.sigstore.json,
+replacing one that is there.
 
 Flags:
   -k, --key NAME      signing key (default "default"; see 'hallmark key')
+  -p, --project P     the project signing (default $HALLMARK_PROJECT, or
+                      "default")
+  --certificate       bundles carry a short-lived certificate from the control
+                      plane's CA naming the project and the caller, for
+                      'verify --certificate-identity'; else a key hint
   -b, --bundle OUT    write the bundle to OUT instead ("-" for stdout);
                       only with one FILE
-  --home DIR          data directory (default $HALLMARK_HOME)
-
+` + planeFlagsUsage + `
 Prints the path of each bundle written, one per line.
 `
 
@@ -52,42 +57,26 @@ func runSign(c *cli, args []string) error {
 			return err
 		}
 	}
-	signer, in, err := c.loadSigner(sf.home, sf.key)
-	if err != nil {
-		return err
-	}
-	if in.Type != keystore.ECDSAP256 {
-		return usageErrorf("sign: key %q is %s, which signs whole messages; sign hashes files and signs the digest", sf.key, in.Type).
-			hint("use an %s key", keystore.ECDSAP256)
-	}
-	hint, err := bundle.KeyHint(signer.Public())
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	plane, err := c.openPlane(ctx, sf.home)
+	cn, err := c.connect(ctx, sf.plane)
 	if err != nil {
 		return err
 	}
-	defer plane.Close(ctx)
-	// Files go in groups: each group's log appends wait on one checkpoint.
-	for start := 0; start < len(files); start += maxInFlight {
-		group := files[start:min(start+maxInFlight, len(files))]
-		bundles := make([]*bundle.Bundle, len(group))
-		for i, f := range group {
+	defer cn.Close()
+	// Files go in groups, one request each: the group's log appends wait on
+	// one checkpoint.
+	for start := 0; start < len(files); start += api.MaxSignItems {
+		group := files[start:min(start+api.MaxSignItems, len(files))]
+		req := sf.request()
+		for _, f := range group {
 			d, _, err := digest.File(f)
 			if err != nil {
 				return err
 			}
-			sig, err := signer.Sign(rand.Reader, d[:], crypto.SHA256)
-			if err != nil {
-				return fmt.Errorf("signing %s: %w", f, err)
-			}
-			if bundles[i], err = bundle.NewMessageSignature(d[:], sig, hint); err != nil {
-				return err
-			}
+			req.Items = append(req.Items, api.SignItem{Digest: "sha256:" + hex.EncodeToString(d[:])})
 		}
-		if err := record(ctx, plane, bundles, signer.Public()); err != nil {
+		resp, err := signRequest(ctx, cn, req)
+		if err != nil {
 			return err
 		}
 		for i, f := range group {
@@ -95,7 +84,7 @@ func runSign(c *cli, args []string) error {
 			if path == "" {
 				path = f + ".sigstore.json"
 			}
-			if err := c.writeBundle(path, bundles[i]); err != nil {
+			if err := c.writeBundle(path, resp.Bundles[i]); err != nil {
 				return err
 			}
 		}
@@ -103,20 +92,45 @@ func runSign(c *cli, args []string) error {
 	return nil
 }
 
-// signingFlags are the flags of the commands that sign: where the data
-// directory is, which key signs, where the bundle goes.
+// signRequest sends req and checks that every bundle came back.
+func signRequest(ctx context.Context, cn conn, req *api.SignRequest) (*api.SignResponse, error) {
+	resp, err := call[api.SignResponse](ctx, cn, api.Sign, req)
+	if err != nil {
+		return nil, err
+	}
+	if len(resp.Bundles) != len(req.Items) {
+		return nil, fmt.Errorf("sign: the control plane returned %d bundles for %d items", len(resp.Bundles), len(req.Items))
+	}
+	return resp, nil
+}
+
+// signingFlags are the flags of the commands that sign: where the control
+// plane is, which key signs for which project, where the bundle goes.
 type signingFlags struct {
-	home, key, out string
+	plane             *planeFlags
+	key, project, out string
+	certificate       bool
 }
 
 func addSigningFlags(fs *flag.FlagSet) *signingFlags {
-	sf := new(signingFlags)
-	fs.StringVar(&sf.home, "home", "", "")
+	sf := &signingFlags{plane: addPlaneFlags(fs)}
 	fs.StringVar(&sf.key, "key", defaultKey, "")
 	fs.StringVar(&sf.key, "k", defaultKey, "")
+	project := os.Getenv("HALLMARK_PROJECT")
+	if project == "" {
+		project = controlplane.DefaultProject
+	}
+	fs.StringVar(&sf.project, "project", project, "")
+	fs.StringVar(&sf.project, "p", project, "")
+	fs.BoolVar(&sf.certificate, "certificate", false, "")
 	fs.StringVar(&sf.out, "bundle", "", "")
 	fs.StringVar(&sf.out, "b", "", "")
 	return sf
+}
+
+// request returns a sign request with the flags' settings and a fresh nonce.
+func (sf *signingFlags) request() *api.SignRequest {
+	return &api.SignRequest{Nonce: api.Nonce(), Project: sf.project, Key: sf.key, Certificate: sf.certificate}
 }
 
 // checkRegular checks that path names a regular file.
@@ -131,14 +145,14 @@ func checkRegular(path string) error {
 	return nil
 }
 
-// writeBundle writes b to path ("-" for stdout) through a temporary file and
-// a rename, and prints the path.
-func (c *cli) writeBundle(path string, b *bundle.Bundle) error {
-	data, err := bundle.Marshal(b)
-	if err != nil {
-		return err
+// writeBundle checks the bundle the control plane returned and writes it to
+// path ("-" for stdout) through a temporary file and a rename, and prints
+// the path.
+func (c *cli) writeBundle(path string, raw []byte) error {
+	if _, err := bundle.Parse(raw); err != nil {
+		return fmt.Errorf("the control plane returned a malformed bundle: %w", err)
 	}
-	data = append(data, '\n')
+	data := append(raw, '\n')
 	if path == "-" {
 		_, err := c.stdout.Write(data)
 		return err

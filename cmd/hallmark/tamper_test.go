@@ -21,7 +21,7 @@ func TestTamperedLoggedBundles(t *testing.T) {
 	t.Setenv("HALLMARK_HOME", filepath.Join(dir, "home"))
 	in := func(name string) string { return filepath.Join(dir, name) }
 	mustRun(t, "init", "--insecure-plaintext")
-	mustRun(t, "key", "generate", "--insecure-plaintext")
+	mustRun(t, "key", "generate")
 	write(t, in("pub.pem"), mustRun(t, "key", "export-public", "default"))
 	write(t, in("a.txt"), "the artifact\n")
 	write(t, in("other.txt"), "another artifact\n")

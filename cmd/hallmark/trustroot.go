@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -40,7 +41,7 @@ func runTrustRoot(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	tr, err := controlplane.TrustedRootOf(h)
+	tr, err := controlplane.TrustedRootOf(context.Background(), h, "")
 	if errors.Is(err, controlplane.ErrNotInitialized) {
 		return withHint(err, "create it with 'hallmark init'")
 	}

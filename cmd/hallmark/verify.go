@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/json"
@@ -196,7 +197,7 @@ func trustedRoots(path, homeFlag string) ([]*root.TrustedRoot, error) {
 	if err != nil {
 		return roots, nil
 	}
-	raw, err := controlplane.TrustedRootOf(h)
+	raw, err := controlplane.TrustedRootOf(context.Background(), h, "")
 	if errors.Is(err, controlplane.ErrNotInitialized) {
 		return roots, nil
 	}
