@@ -188,6 +188,9 @@ type Options struct {
 	HTTPClient *http.Client
 	Logger     *slog.Logger     // default: discard
 	Now        func() time.Time // default time.Now
+	// CheckpointInterval and BatchMaxAge tune the log (tlog.Config);
+	// zero means the log's defaults.
+	CheckpointInterval, BatchMaxAge time.Duration
 }
 
 // Plane is an open control plane.
@@ -282,7 +285,10 @@ func Open(ctx context.Context, home string, opts Options) (_ *Plane, err error) 
 	if err := p.bootstrap(ctx); err != nil {
 		return nil, err
 	}
-	if p.log, err = tlog.OpenPOSIX(ctx, filepath.Join(home, "log"), tlog.Config{Origin: cfg.Origin, Signer: logSigner}); err != nil {
+	if p.log, err = tlog.OpenPOSIX(ctx, filepath.Join(home, "log"), tlog.Config{
+		Origin: cfg.Origin, Signer: logSigner,
+		CheckpointInterval: opts.CheckpointInterval, BatchMaxAge: opts.BatchMaxAge,
+	}); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -142,7 +142,9 @@ func (s *server) instrument(next http.Handler) http.Handler {
 		s.metrics.inFlight.Inc()
 		defer s.metrics.inFlight.Dec()
 		next.ServeHTTP(sw, r.WithContext(ctx))
-		s.metrics.observe(route(r), sw.status, time.Since(start))
+		d := time.Since(start)
+		s.metrics.observe(route(r), sw.status, d)
+		s.Logger.Debug("request", "route", route(r), "status", sw.status, "duration", d, "client", clientAddr(r))
 	})
 }
 

@@ -41,6 +41,7 @@ import (
 
 type fixture struct {
 	plane  *controlplane.Plane
+	logs   *syncBuffer // what the server and the plane logged
 	token  string // a builder's, for project default
 	url    string
 	home   string
@@ -49,12 +50,26 @@ type fixture struct {
 }
 
 func newServer(t *testing.T) *fixture {
+	return newServerWith(t, controlplane.Options{}, nil)
+}
+
+// newServerWith serves a new control plane opened with opts, its server
+// configuration adjusted by tune if not nil. The server's and the plane's
+// logs go to the fixture's logs.
+func newServerWith(t *testing.T, opts controlplane.Options, tune func(*server.Config)) *fixture {
 	t.Helper()
-	p, home := planetest.New(t, controlplane.Options{})
-	srv := httptest.NewServer(server.New(server.Config{
+	logs := new(syncBuffer)
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	opts.Logger = logger
+	p, home := planetest.New(t, opts)
+	cfg := server.Config{
 		Ops: p, TSA: p.TSA(), Tiles: os.DirFS(p.LogDir()), TrustedRoot: p.TrustedRoot, Ready: p.Ready,
-		Audit: p.AuditRefusal, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}))
+		Audit: p.AuditRefusal, Logger: logger,
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	srv := httptest.NewServer(server.New(cfg))
 	t.Cleanup(srv.Close)
 	raw, err := p.TrustedRoot(context.Background())
 	if err != nil {
@@ -64,8 +79,26 @@ func newServer(t *testing.T) *fixture {
 	if err := protojson.Unmarshal(raw, &tr); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{plane: p, url: srv.URL, home: home, origin: controlplane.DefaultOrigin, root: &tr,
+	return &fixture{plane: p, logs: logs, url: srv.URL, home: home, origin: controlplane.DefaultOrigin, root: &tr,
 		token: planetest.Token(t, p, "ci", auth.Builder, controlplane.DefaultProject)}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // request makes a hashedrekord v0.0.2 append request for msg, signed by k.

@@ -29,7 +29,7 @@ func addPlaneFlags(fs *flag.FlagSet) *planeFlags {
 	fs.StringVar(&pf.home, "home", "", "")
 	fs.StringVar(&pf.server, "server", "", "")
 	fs.StringVar(&pf.database, "database", "", "")
-	fs.StringVar(&pf.pkcs11, "pkcs11", "", "")
+	fs.StringVar(&pf.pkcs11, "pkcs11", os.Getenv("HALLMARK_PKCS11"), "")
 	return pf
 }
 
@@ -41,8 +41,8 @@ const planeFlagsUsage = `  --server URL        the control plane server (default
   --database URL      in-process: the state database, if not the data
                       directory's (postgres://...)
   --pkcs11 URL        in-process: a PKCS#11 token as key backend "pkcs11",
-                      pkcs11:token=LABEL;module-path=PATH (PIN from
-                      $HALLMARK_PKCS11_PIN)
+                      pkcs11:token=LABEL;module-path=PATH (default
+                      $HALLMARK_PKCS11; PIN from $HALLMARK_PKCS11_PIN)
 `
 
 // conn is the control-plane API over one of its two transports.
@@ -109,14 +109,18 @@ func localConn(p *controlplane.Plane) (conn, error) {
 
 // openPlane opens the control plane of the data directory.
 func (c *cli) openPlane(ctx context.Context, pf *planeFlags) (*controlplane.Plane, error) {
+	return c.openPlaneWith(ctx, pf, controlplane.Options{})
+}
+
+// openPlaneWith opens the control plane of the data directory with opts,
+// completed from the flags.
+func (c *cli) openPlaneWith(ctx context.Context, pf *planeFlags, opts controlplane.Options) (*controlplane.Plane, error) {
 	h, err := home(pf.home)
 	if err != nil {
 		return nil, err
 	}
-	opts := controlplane.Options{
-		Database:   pf.database,
-		Passphrase: func() ([]byte, error) { return c.passphrase(false) },
-	}
+	opts.Database = pf.database
+	opts.Passphrase = func() ([]byte, error) { return c.passphrase(false) }
 	if pf.pkcs11 != "" {
 		cfg, err := custody.ParsePKCS11URL(pf.pkcs11)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hallmark-dev/hallmark/controlplane"
 	"github.com/hallmark-dev/hallmark/server"
 )
 
@@ -46,6 +47,8 @@ Flags:
   --insecure-listen-plaintext    allow plain HTTP on a non-loopback address
   --rate N                       requests per second per credential (default 2000)
   --anchor-every DURATION        log the audit log's head this often (default 1m)
+  --checkpoint-interval D        the longest a signature waits for a checkpoint (default 100ms)
+  --batch-max-age D              the longest an entry waits to be sequenced (default 100ms)
   --home DIR                     data directory (default $HALLMARK_HOME)
   --database URL                 the state database, if not the data directory's
   --pkcs11 URL                   a PKCS#11 token as key backend "pkcs11"
@@ -60,6 +63,8 @@ func runServe(c *cli, args []string) error {
 	plaintext := fs.Bool("insecure-listen-plaintext", false, "")
 	rate := fs.Float64("rate", 2000, "")
 	anchorEvery := fs.Duration("anchor-every", time.Minute, "")
+	cpInterval := fs.Duration("checkpoint-interval", 0, "")
+	batchAge := fs.Duration("batch-max-age", 0, "")
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -75,6 +80,9 @@ func runServe(c *cli, args []string) error {
 	}
 	if *rate <= 0 || *anchorEvery < time.Second {
 		return usageErrorf("serve: --rate must be positive and --anchor-every at least 1s")
+	}
+	if *cpInterval < 0 || *cpInterval > time.Minute || *batchAge < 0 || *batchAge > time.Minute {
+		return usageErrorf("serve: --checkpoint-interval and --batch-max-age must be between 0 and 1m")
 	}
 	var tlsCfg *tls.Config
 	if *certFile != "" {
@@ -96,7 +104,7 @@ func runServe(c *cli, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewJSONHandler(c.stderr, nil))
-	plane, err := c.openPlane(ctx, pf)
+	plane, err := c.openPlaneWith(ctx, pf, controlplane.Options{CheckpointInterval: *cpInterval, BatchMaxAge: *batchAge, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,234 @@
+package server_test
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/hallmark-dev/hallmark/api"
+	"github.com/hallmark-dev/hallmark/auth"
+	"github.com/hallmark-dev/hallmark/controlplane/planetest"
+)
+
+// caller is a column of the matrix: a token of a role, for a project.
+type caller struct {
+	name    string
+	role    auth.Role
+	project string
+}
+
+var callers = []caller{
+	{"builder-a", auth.Builder, "a"},
+	{"approver-a", auth.Approver, "a"},
+	{"security-admin", auth.SecurityAdmin, ""},
+	{"auditor", auth.Auditor, ""},
+	{"worker", auth.Worker, ""},
+}
+
+// The authorization matrix, written out: for each endpoint and target
+// project, the callers that succeed. "a" is the builder's and approver's own
+// project, "b" another one. Every other cell must be refused with 403 and
+// change nothing stored. It is the table of the auth package's comment, as
+// the endpoints apply it.
+var matrix = []struct {
+	endpoint string // an api.Op name, or "log.append"
+	project  string // the project the request targets, if any
+	allowed  []string
+}{
+	{"sign", "a", []string{"builder-a"}},
+	{"sign", "b", nil},
+	{"log.append", "", []string{"builder-a"}},
+	{"whoami", "", []string{"builder-a", "approver-a", "security-admin", "auditor", "worker"}},
+	{"project.create", "", []string{"security-admin"}},
+	{"project.list", "", []string{"builder-a", "approver-a", "security-admin", "auditor", "worker"}},
+	{"token.issue", "", []string{"security-admin"}},
+	{"token.list", "", []string{"security-admin", "auditor"}},
+	{"token.revoke", "", []string{"security-admin"}},
+	{"token.set-role", "", []string{"security-admin"}},
+	{"oidc.bind", "", []string{"security-admin"}},
+	{"oidc.list", "", []string{"security-admin", "auditor"}},
+	{"oidc.unbind", "", []string{"security-admin"}},
+	{"key.generate", "", []string{"security-admin"}},
+	{"key.list", "", []string{"builder-a", "approver-a", "security-admin", "auditor", "worker"}},
+	{"key.rotate", "", []string{"security-admin"}},
+	{"key.retire", "", []string{"security-admin"}},
+	{"key.restrict", "", []string{"security-admin"}},
+	{"ca.rotate", "", []string{"security-admin"}},
+	{"audit.list", "", []string{"security-admin", "auditor"}},
+	{"audit.anchor", "", []string{"security-admin"}},
+	{"record.list", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
+	{"record.list", "b", []string{"security-admin", "auditor"}},
+	{"record.list", "", []string{"security-admin", "auditor"}},
+}
+
+// TestAuthorizationMatrix: every endpoint x every role x own/other project;
+// only the allowed cells succeed, the others get 403, are audited, and leave
+// everything stored as it was.
+func TestAuthorizationMatrix(t *testing.T) {
+	f := newServer(t)
+	p := f.plane
+	for _, name := range []string{"a", "b"} {
+		planetest.Must[api.Project](t, p, planetest.Local, api.CreateProject, &api.Project{Nonce: api.Nonce(), Name: name})
+	}
+	tokens := map[string]string{}
+	for _, c := range callers {
+		tokens[c.name] = planetest.Token(t, p, c.name, c.role, c.project)
+	}
+	// Every operation has a row.
+	covered := map[string]bool{}
+	for _, row := range matrix {
+		covered[row.endpoint] = true
+	}
+	for _, o := range api.Ops() {
+		if !covered[o.Name] {
+			t.Errorf("operation %s has no row in the matrix", o.Name)
+		}
+	}
+
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	n := 0
+	for _, row := range matrix {
+		for _, c := range callers {
+			n++
+			allowed := contains(row.allowed, c.name)
+			url, body := f.requestFor(t, row.endpoint, row.project, n, k)
+			before := f.snapshot(t)
+			code, out := post(t, url, tokens[c.name], "application/json", body)
+			cell := fmt.Sprintf("%s %q by %s", row.endpoint, row.project, c.name)
+			switch {
+			case allowed && code != http.StatusOK:
+				t.Errorf("%s: %d %s, want 200", cell, code, out)
+			case !allowed && code != http.StatusForbidden:
+				t.Errorf("%s: %d %s, want 403", cell, code, out)
+			case !allowed:
+				if after := f.snapshot(t); after != before {
+					t.Errorf("%s was refused but changed what is stored:\n%s\n%s", cell, before, after)
+				}
+				if !f.lastAuditIs(t, "denied") {
+					t.Errorf("%s: the refusal was not audited", cell)
+				}
+			}
+		}
+	}
+	// Without a token, every endpoint says 401.
+	for _, row := range matrix {
+		n++
+		url, body := f.requestFor(t, row.endpoint, row.project, n, k)
+		if code, out := post(t, url, "", "application/json", body); code != http.StatusUnauthorized {
+			t.Errorf("%s without a token: %d %s", row.endpoint, code, out)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// requestFor returns the URL and a valid request body for an endpoint: one
+// that succeeds when the caller may make it. i makes names unique; the
+// objects a request acts on (a token to revoke, a key to retire) are made
+// for it beforehand by the local operator.
+func (f *fixture) requestFor(t *testing.T, endpoint, project string, i int, k *ecdsa.PrivateKey) (string, []byte) {
+	t.Helper()
+	p, local := f.plane, planetest.Local
+	nonce := api.Nonce()
+	var req any
+	switch endpoint {
+	case "log.append":
+		return f.url + "/api/v2/log/entries", request(t, k, fmt.Sprint("append ", i))
+	case "sign":
+		sum := sha256.Sum256(fmt.Append(nil, "artifact ", i))
+		req = api.SignRequest{Nonce: nonce, Project: project, Items: []api.SignItem{{Digest: "sha256:" + hex.EncodeToString(sum[:])}}}
+	case "whoami", "project.list", "token.list", "oidc.list", "key.list":
+		req = api.Empty{}
+	case "project.create":
+		req = api.Project{Nonce: nonce, Name: fmt.Sprint("p", i)}
+	case "token.issue":
+		req = api.TokenRequest{Nonce: nonce, Subject: fmt.Sprint("s", i), Role: "builder", Project: "a"}
+	case "token.revoke", "token.set-role":
+		tok := planetest.Must[api.Token](t, p, local, api.IssueToken, &api.TokenRequest{Nonce: api.Nonce(), Subject: "victim", Role: "builder", Project: "a"})
+		if endpoint == "token.revoke" {
+			req = api.TokenRef{Nonce: nonce, ID: tok.ID}
+		} else {
+			req = api.RoleChange{Nonce: nonce, ID: tok.ID, Role: "builder", Project: "b"}
+		}
+	case "oidc.bind":
+		req = api.Binding{Nonce: nonce, Issuer: "https://token.actions.githubusercontent.com", Audience: "hallmark",
+			Claims: map[string]string{"sub": fmt.Sprint("repo:org/app", i)}, Project: "a", Role: "builder"}
+	case "oidc.unbind":
+		b := planetest.Must[api.Binding](t, p, local, api.AddBinding, &api.Binding{Nonce: api.Nonce(), Issuer: "https://issuer.example",
+			Audience: "hallmark", Claims: map[string]string{"sub": "x"}, Project: "a", Role: "builder"})
+		req = api.Binding{Nonce: nonce, ID: b.ID}
+	case "key.generate":
+		req = api.KeyRequest{Nonce: nonce, Name: fmt.Sprint("k", i)}
+	case "key.rotate", "key.retire", "key.restrict":
+		name := fmt.Sprint("target", i)
+		planetest.Must[api.Key](t, p, local, api.GenerateKey, &api.KeyRequest{Nonce: api.Nonce(), Name: name})
+		req = api.KeyRequest{Nonce: nonce, Name: name, Version: 1, Projects: []string{"a"}}
+	case "ca.rotate":
+		req = api.KeyRequest{Nonce: nonce}
+	case "audit.list":
+		req = api.AuditRequest{}
+	case "audit.anchor":
+		req = api.Empty{Nonce: nonce}
+	case "record.list":
+		req = api.RecordRequest{Project: project}
+	default:
+		t.Fatalf("no request for %s", endpoint)
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.url + "/api/v1/op/" + endpoint, body
+}
+
+// snapshot describes what is stored, but for the audit log, which records
+// refusals too: projects, tokens, bindings, keys, signing records and the
+// log's size.
+func (f *fixture) snapshot(t *testing.T) string {
+	t.Helper()
+	p, local := f.plane, planetest.Local
+	var b strings.Builder
+	for _, v := range []any{
+		planetest.Must[api.Projects](t, p, local, api.ListProjects, &api.Empty{}),
+		planetest.Must[api.Tokens](t, p, local, api.ListTokens, &api.Empty{}),
+		planetest.Must[api.Bindings](t, p, local, api.ListBindings, &api.Empty{}),
+		planetest.Must[api.Keys](t, p, local, api.ListKeys, &api.Empty{}),
+		planetest.Must[api.Records](t, p, local, api.ListRecords, &api.RecordRequest{Limit: 10000}),
+	} {
+		out, _ := json.Marshal(v)
+		b.Write(out)
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "log size %d\n", f.checkpoint(t).N)
+	return b.String()
+}
+
+// lastAuditIs reports whether the newest audit entry has outcome.
+func (f *fixture) lastAuditIs(t *testing.T, outcome string) bool {
+	t.Helper()
+	var last api.AuditEntry
+	for after := int64(0); ; {
+		page := planetest.Must[api.AuditLog](t, f.plane, planetest.Local, api.ReadAudit, &api.AuditRequest{After: after, Limit: 10000})
+		if len(page.Entries) == 0 {
+			break
+		}
+		last = page.Entries[len(page.Entries)-1]
+		after = last.Seq
+	}
+	return bytes.Contains(last.Event, []byte(`"outcome":"`+outcome+`"`))
+}
