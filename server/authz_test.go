@@ -232,3 +232,33 @@ func (f *fixture) lastAuditIs(t *testing.T, outcome string) bool {
 	}
 	return bytes.Contains(last.Event, []byte(`"outcome":"`+outcome+`"`))
 }
+
+// TestHealthReadinessMetrics: liveness, readiness and metrics answer without
+// credentials, and metrics count requests by route and status.
+func TestHealthReadinessMetrics(t *testing.T) {
+	f := newServer(t)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, out := get(t, f.url+path); code != http.StatusOK {
+			t.Errorf("GET %s: %d %s", path, code, out)
+		}
+	}
+	post(t, f.url+"/api/v1/op/whoami", "", "application/json", []byte(`{}`))
+	post(t, f.url+"/api/v1/op/whoami/../../../etc", "", "application/json", []byte(`{}`))
+	code, out := get(t, f.url+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", code)
+	}
+	for _, want := range []string{
+		`hallmark_http_requests_total{code="401",route="op:whoami"} 1`,
+		`hallmark_http_request_duration_seconds_bucket{route="/healthz"`,
+		`hallmark_http_requests_in_flight`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(string(out), "etc") {
+		t.Error("a request path reached the metrics' labels")
+	}
+}
