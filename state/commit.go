@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -14,8 +15,9 @@ import (
 )
 
 const (
-	maxBatch     = 256         // Writes per group-commit transaction
-	batchTimeout = time.Minute // for one group-commit transaction
+	maxBatch      = 256         // Writes per group-commit transaction
+	batchTimeout  = time.Minute // for one group-commit transaction
+	rowsPerInsert = 64          // rows per INSERT statement in a group commit
 )
 
 // Record is a signature the platform made. Records are written before the
@@ -220,28 +222,22 @@ func (db *DB) commitBatch(batch []*pending) {
 }
 
 // commitTx stores the Writes of one batch in one transaction, setting the
-// seqs or error of each. An error return fails them all.
+// seqs or error of each. An error return fails them all. Rows go in with
+// multi-row INSERTs, so a batch costs a few round trips, not a few per Write.
 func (db *DB) commitTx(ctx context.Context, batch []*pending) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	exec := func(q string, args ...any) (int64, error) {
-		res, err := tx.ExecContext(ctx, db.d.q(q), args...)
-		if err != nil {
-			return 0, err
-		}
-		return res.RowsAffected()
-	}
 	if db.d == postgresDialect {
-		if _, err := exec(`SET LOCAL synchronous_commit = on`); err != nil {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = on`); err != nil {
 			return err
 		}
 	}
 	// First, so that all Commit transactions serialize here (see package
 	// comment).
-	var seq0, seq int64
+	var seq0 int64
 	var head []byte
 	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+db.d.forUpdate).Scan(&seq0, &head); err != nil {
 		return fmt.Errorf("reading the audit head: %w", err)
@@ -249,42 +245,110 @@ func (db *DB) commitTx(ctx context.Context, batch []*pending) error {
 	if len(head) != 32 {
 		return fmt.Errorf("audit head hash is %d bytes", len(head))
 	}
-	seq = seq0
+
+	// The first use of each nonce in the batch is inserted; those the
+	// database already held, and later uses, are replays.
 	now := time.Now().UnixNano()
+	first := map[string]*pending{}
+	var nonces [][]any
 	for _, p := range batch {
-		if p.nonce != "" {
-			n, err := exec(`INSERT INTO nonces (nonce, seen) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.nonce, now)
-			if err != nil {
-				return fmt.Errorf("nonce: %w", err)
-			}
-			if n == 0 {
-				p.err = fmt.Errorf("state: commit: nonce %q: %w", p.nonce, ErrReplay)
-				continue
-			}
+		if p.nonce == "" {
+			continue
+		}
+		if first[p.nonce] != nil {
+			p.err = fmt.Errorf("state: commit: nonce %q: %w", p.nonce, ErrReplay)
+			continue
+		}
+		first[p.nonce] = p
+		nonces = append(nonces, []any{p.nonce, now})
+	}
+	inserted := map[string]bool{}
+	err = db.insertRows(ctx, tx, "nonces (nonce, seen)", nonces, " ON CONFLICT DO NOTHING RETURNING nonce", func(rows *sql.Rows) error {
+		var n string
+		err := rows.Scan(&n)
+		inserted[n] = true
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("nonces: %w", err)
+	}
+	for n, p := range first {
+		if !inserted[n] {
+			p.err = fmt.Errorf("state: commit: nonce %q: %w", n, ErrReplay)
+		}
+	}
+
+	var records, entries [][]any
+	seq := seq0
+	for _, p := range batch {
+		if p.err != nil {
+			continue
 		}
 		for _, r := range p.records {
-			if _, err := exec(`INSERT INTO records (leaf_hash, log_id, key_fingerprint, digest, key_name, key_version, project, actor, time)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.LeafHash, r.LogID, r.KeyFingerprint, r.Digest,
-				r.KeyName, r.KeyVersion, r.Project, r.Actor, r.Time.UnixNano()); err != nil {
-				return fmt.Errorf("record: %w", err)
-			}
+			records = append(records, []any{r.LeafHash, r.LogID, r.KeyFingerprint, r.Digest,
+				r.KeyName, r.KeyVersion, r.Project, r.Actor, r.Time.UnixNano()})
 		}
 		for _, js := range p.events {
 			seq++
 			h := audit.Hash(head, seq, js)
-			if _, err := exec(`INSERT INTO audit (seq, prev, hash, event) VALUES (?, ?, ?, ?)`, seq, head, h, js); err != nil {
-				return fmt.Errorf("audit entry %d: %w", seq, err)
-			}
+			entries = append(entries, []any{seq, head, h, js})
 			p.seqs = append(p.seqs, seq)
 			head = h
 		}
 	}
+	if err := db.insertRows(ctx, tx, "records (leaf_hash, log_id, key_fingerprint, digest, key_name, key_version, project, actor, time)", records, "", nil); err != nil {
+		return fmt.Errorf("records: %w", err)
+	}
+	if err := db.insertRows(ctx, tx, "audit (seq, prev, hash, event)", entries, "", nil); err != nil {
+		return fmt.Errorf("audit entries: %w", err)
+	}
 	if seq != seq0 {
-		if _, err := exec(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, seq, head); err != nil {
+		if _, err := tx.ExecContext(ctx, db.d.q(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`), seq, head); err != nil {
 			return fmt.Errorf("moving the audit head: %w", err)
 		}
 	}
 	return tx.Commit()
+}
+
+// insertRows inserts rows into "table (columns)" with INSERTs of up to
+// rowsPerInsert rows each, ending with suffix; scan, if not nil, reads
+// what they return.
+func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, into string, rows [][]any, suffix string, scan func(*sql.Rows) error) error {
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), rowsPerInsert)]
+		rows = rows[len(chunk):]
+		var q strings.Builder
+		var args []any
+		q.WriteString("INSERT INTO " + into + " VALUES ")
+		for i, row := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?" + strings.Repeat(", ?", len(row)-1) + ")")
+			args = append(args, row...)
+		}
+		q.WriteString(suffix)
+		if scan == nil {
+			if _, err := tx.ExecContext(ctx, db.d.q(q.String()), args...); err != nil {
+				return err
+			}
+			continue
+		}
+		res, err := tx.QueryContext(ctx, db.d.q(q.String()), args...)
+		if err != nil {
+			return err
+		}
+		for res.Next() {
+			if err := scan(res); err != nil {
+				res.Close()
+				return err
+			}
+		}
+		if err := errors.Join(res.Err(), res.Close()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // AuditHead returns the last audit entry's sequence number and hash, or 0

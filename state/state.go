@@ -63,10 +63,11 @@
 // being committed, up to maxBatch. Each Write still succeeds or fails on its
 // own: a replayed nonce fails only its Write (ErrReplay), and everything else
 // that could fail one Write is checked before it joins a batch. An error of
-// the database itself fails every Write of the batch, none of which is then
-// stored. If a Commit's context ends before the Write joined a transaction it
-// returns the context's error and nothing is stored; after that, Commit waits
-// for the outcome.
+// the database itself fails every Write of the batch, and none of them is
+// stored (unless the connection is lost during COMMIT, when, as with any
+// database, the outcome is unknown). If a Commit's context ends before the
+// Write joined a transaction, it returns the context's error and nothing is
+// stored; after that, Commit waits for the outcome.
 //
 // Every Commit transaction first reads the audit head (on PostgreSQL with
 // SELECT ... FOR UPDATE) and last moves it, so the transactions of all
@@ -313,7 +314,6 @@ func openSQLite(path string) (*DB, error) {
 		return nil, fmt.Errorf("state: sqlite: %w", err)
 	}
 	w.SetMaxOpenConns(1)
-	w.SetConnMaxIdleTime(0)
 	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
