@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hallmark-dev/hallmark/api"
@@ -164,6 +165,52 @@ func (p *Plane) AnchorEvery(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// tokenCacheTTL is how long a replica trusts its copy of a token's row: a
+// token revoked or given another role on one replica is refused by the
+// others within it (at once by the replica that changed it).
+const tokenCacheTTL = time.Second
+
+// tokenCache keeps recently used token rows, so that a busy token costs one
+// database read per second, not one per request.
+type tokenCache struct {
+	mu sync.Mutex
+	m  map[string]cachedToken
+}
+
+type cachedToken struct {
+	t  state.Token
+	at time.Time
+}
+
+// maxCachedTokens bounds the cache; past it, it starts over.
+const maxCachedTokens = 10000
+
+func (c *tokenCache) get(ctx context.Context, db *state.DB, id string, now time.Time) (state.Token, error) {
+	c.mu.Lock()
+	e, ok := c.m[id]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < tokenCacheTTL && !now.Before(e.at) {
+		return e.t, nil
+	}
+	t, err := db.Token(ctx, id)
+	if err != nil {
+		return t, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedTokens {
+		c.m = map[string]cachedToken{}
+	}
+	c.m[id] = cachedToken{t, now}
+	c.mu.Unlock()
+	return t, nil
+}
+
+func (c *tokenCache) forget(id string) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
+}
+
 // Authenticate returns the principal a bearer credential (an API token or an
 // OIDC ID token) stands for. Failures are *api.Error 401 (bad, expired or
 // revoked credentials) or 403 (an ID token no binding maps).
@@ -190,7 +237,7 @@ func (p *Plane) Authenticate(ctx context.Context, credential string) (auth.Princ
 	if err != nil {
 		return auth.Principal{}, api.Errorf(http.StatusUnauthorized, "%v", err)
 	}
-	t, err := p.db.Token(ctx, id)
+	t, err := p.tokens.get(ctx, p.db, id, p.now())
 	if errors.Is(err, state.ErrNotFound) || (err == nil && !auth.CheckHash(t.Hash, hash)) {
 		return auth.Principal{}, api.Errorf(http.StatusUnauthorized, "unknown token %s", id)
 	}

@@ -208,6 +208,9 @@ type Plane struct {
 	now      func() time.Time
 	keys     keys
 	closers  []func() error
+
+	knownProjects sync.Map // project names seen to exist
+	tokens        tokenCache
 }
 
 // Open opens the control plane of the data directory home.

@@ -103,9 +103,16 @@ func (p *Plane) project(ctx context.Context, name string) error {
 	if err := checkName("project", name); err != nil {
 		return err
 	}
+	// Projects are never deleted: one seen once exists for good.
+	if _, ok := p.knownProjects.Load(name); ok {
+		return nil
+	}
 	_, err := p.db.Project(ctx, name)
 	if errors.Is(err, state.ErrNotFound) {
 		return api.Errorf(http.StatusNotFound, "no project %q", name)
+	}
+	if err == nil {
+		p.knownProjects.Store(name, true)
 	}
 	return err
 }
@@ -237,6 +244,7 @@ func (p *Plane) revokeToken(ctx context.Context, who auth.Principal, req *api.To
 	if err := p.db.RevokeToken(ctx, t.ID, p.now()); err != nil {
 		return nil, err
 	}
+	p.tokens.forget(t.ID)
 	t, err = p.token(ctx, t.ID)
 	out := tokenOut(t)
 	return &out, err
@@ -264,6 +272,7 @@ func (p *Plane) setRole(ctx context.Context, who auth.Principal, req *api.RoleCh
 	if err := p.db.SetTokenRole(ctx, t.ID, string(role), project); err != nil {
 		return nil, err
 	}
+	p.tokens.forget(t.ID)
 	t, err = p.token(ctx, t.ID)
 	out := tokenOut(t)
 	return &out, err
