@@ -567,7 +567,11 @@ func trustedRoot(cfg config, logPub crypto.PublicKey, chain []*x509.Certificate,
 		if end.IsZero() || end.After(root.NotAfter) {
 			end = root.NotAfter
 		}
-		tr.CertificateAuthorities = append(tr.CertificateAuthorities, ca.TrustedRootCA(root, "https://"+cfg.Origin, k.NotBefore, end))
+		// A version is published valid from its certificate's start (an
+		// hour before it was made, so that timestamps truncated to the
+		// second or from a clock a little behind still fall inside) to
+		// the end of its overlap after a rotation, or its retirement.
+		tr.CertificateAuthorities = append(tr.CertificateAuthorities, ca.TrustedRootCA(root, "https://"+cfg.Origin, root.NotBefore, end))
 	}
 	return protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(tr)
 }

@@ -3,20 +3,26 @@ package controlplane_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/hallmark-dev/hallmark/api"
 	"github.com/hallmark-dev/hallmark/bundle"
 	"github.com/hallmark-dev/hallmark/controlplane"
 	"github.com/hallmark-dev/hallmark/controlplane/planetest"
+	"github.com/hallmark-dev/hallmark/digest"
 	"github.com/hallmark-dev/hallmark/keystore"
 	"github.com/hallmark-dev/hallmark/tlog"
+	"github.com/hallmark-dev/hallmark/verifier"
 )
 
 func TestInitRefusals(t *testing.T) {
@@ -98,5 +104,63 @@ func TestSignAndTrustedRoot(t *testing.T) {
 	}
 	if fromDisk, err := controlplane.TrustedRootOf(ctx, home, ""); err != nil || string(fromDisk) != string(raw) {
 		t.Errorf("TrustedRootOf differs from TrustedRoot: %v", err)
+	}
+}
+
+// TestCARotationInTrustedRoot: rotating the CA publishes both versions in
+// the trusted root with overlapping validity; certificates issued before
+// and after verify, each chaining to its own CA version.
+func TestCARotationInTrustedRoot(t *testing.T) {
+	ctx := context.Background()
+	p, _ := planetest.New(t, controlplane.Options{})
+	signCert := func(msg string) *bundle.Bundle {
+		sum := sha256.Sum256([]byte(msg))
+		resp := planetest.Must[api.SignResponse](t, p, planetest.Local, api.Sign, &api.SignRequest{
+			Nonce: api.Nonce(), Project: "default", Certificate: true,
+			Items: []api.SignItem{{Digest: "sha256:" + hex.EncodeToString(sum[:])}},
+		})
+		b, err := bundle.Parse(resp.Bundles[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	before := signCert("before")
+	rotated := planetest.Must[api.Key](t, p, planetest.Local, api.RotateCA, &api.KeyRequest{Nonce: api.Nonce(), Overlap: time.Hour})
+	if rotated.Version != 2 {
+		t.Fatalf("rotated CA is version %d", rotated.Version)
+	}
+	after := signCert("after")
+	raw, err := p.TrustedRoot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := root.NewTrustedRootFromJSON(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cas := tr.FulcioCertificateAuthorities()
+	if len(cas) != 2 {
+		t.Fatalf("%d CAs in the trusted root, want 2", len(cas))
+	}
+	old, cur := cas[0].(*root.FulcioCertificateAuthority), cas[1].(*root.FulcioCertificateAuthority)
+	if old.ValidityPeriodEnd.IsZero() || old.ValidityPeriodEnd.Sub(time.Now()) > time.Hour || old.ValidityPeriodEnd.Before(cur.ValidityPeriodStart) {
+		t.Errorf("old CA valid until %v, new from %v: want an overlap of about an hour", old.ValidityPeriodEnd, cur.ValidityPeriodStart)
+	}
+	v, err := verifier.New(verifier.Trust{Roots: []*root.TrustedRoot{tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for msg, b := range map[string]*bundle.Bundle{"before": before, "after": after} {
+		d := digest.SHA256(sha256.Sum256([]byte(msg)))
+		id := &verifier.Identity{SubjectAlternativeNameRegexp: "^https://log.hallmark.localhost/projects/default/builders/", Issuer: "https://log.hallmark.localhost"}
+		if _, err := v.Verify(b, verifier.Artifact{Digest: &d}, verifier.Policy{Identity: id}); err != nil {
+			t.Errorf("certificate issued %s the rotation: %v", msg, err)
+		}
+	}
+	leafBefore, _ := before.VerificationContent()
+	leafAfter, _ := after.VerificationContent()
+	if bytes.Equal(leafBefore.Certificate().AuthorityKeyId, leafAfter.Certificate().AuthorityKeyId) {
+		t.Error("certificates before and after the rotation have the same issuer key")
 	}
 }
