@@ -269,3 +269,24 @@ func TestNoKeyMaterialAnywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestBadTokenFlood: made-up tokens from one address are stopped by its
+// budget of failed authentications, before each costs a lookup and an
+// audit entry; a good token from elsewhere is not affected.
+func TestBadTokenFlood(t *testing.T) {
+	f := newServer(t)
+	limited := 0
+	for i := range 100 {
+		forged := fmt.Sprintf("hmk_%016x_%s", i, base64.RawURLEncoding.EncodeToString(make([]byte, 32)))
+		if code, _ := post(t, f.url+"/api/v1/op/whoami", forged, "application/json", []byte(`{}`)); code == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited < 40 {
+		t.Errorf("%d of 100 made-up tokens were rate limited", limited)
+	}
+	page := planetest.Must[api.AuditLog](t, f.plane, planetest.Local, api.ReadAudit, &api.AuditRequest{Limit: 10000})
+	if len(page.Entries) > 70 {
+		t.Errorf("%d audit entries for 100 made-up tokens: the flood wrote the audit log", len(page.Entries))
+	}
+}

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// limiter is a token bucket per key (a credential's prefix, or a client
+// limiter is a token bucket per key (a credential's hash, or a client
 // address). It lives in each replica's memory: with N replicas behind a
 // balancer a credential gets up to N times the rate, which bounds abuse
 // without shared state. Idle buckets are dropped so that the map stays small.
@@ -19,8 +19,8 @@ type limiter struct {
 }
 
 type bucket struct {
-	tokens float64
-	last   time.Time
+	tokens, rate, burst float64
+	last                time.Time
 }
 
 // maxBuckets bounds the limiter's memory under a flood of distinct keys; past
@@ -31,21 +31,18 @@ func newLimiter(rate float64, burst int) *limiter {
 	return &limiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}, swept: time.Now()}
 }
 
-// allow takes one token from key's bucket, if there is one.
+// allow takes one token from key's bucket, at the limiter's rate and
+// burst, if there is one.
 func (l *limiter) allow(key string) bool {
-	now := time.Now()
+	return l.take(key, l.rate, l.burst)
+}
+
+// take takes one token from key's bucket, which refills at rate up to
+// burst, if there is one.
+func (l *limiter) take(key string, rate, burst float64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.swept) > time.Minute || len(l.buckets) >= maxBuckets {
-		l.sweep(now)
-	}
-	b, ok := l.buckets[key]
-	if !ok {
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
+	b := l.bucket(key, rate, burst)
 	if b.tokens < 1 {
 		return false
 	}
@@ -53,11 +50,34 @@ func (l *limiter) allow(key string) bool {
 	return true
 }
 
+// empty reports whether key's bucket has no token, without taking one.
+func (l *limiter) empty(key string, rate, burst float64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bucket(key, rate, burst).tokens < 1
+}
+
+// bucket returns key's bucket, refilled to now. l.mu is held.
+func (l *limiter) bucket(key string, rate, burst float64) *bucket {
+	now := time.Now()
+	if now.Sub(l.swept) > time.Minute || len(l.buckets) >= maxBuckets {
+		l.sweep(now)
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &bucket{tokens: burst, last: now, rate: rate, burst: burst}
+		l.buckets[key] = b
+	}
+	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
+	b.last = now
+	return b
+}
+
 // sweep drops the buckets that have refilled: forgetting them changes
 // nothing.
 func (l *limiter) sweep(now time.Time) {
 	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+		if b.tokens+now.Sub(b.last).Seconds()*b.rate >= b.burst {
 			delete(l.buckets, k)
 		}
 	}

@@ -29,6 +29,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,8 +78,10 @@ type Config struct {
 	TrustedRoot func(ctx context.Context) ([]byte, error)
 	// Ready reports whether the server can serve requests.
 	Ready func(ctx context.Context) error
-	// Audit records a request refused before it reached an operation
-	// (no or bad credentials, rate limited).
+	// Audit records a request refused before it reached an operation for
+	// want of a credential or a valid one. Requests refused by rate limits
+	// are counted in the metrics, not audited: auditing them would let a
+	// flood write the audit log.
 	Audit  func(ctx context.Context, actor, op, outcome, reason string)
 	Logger *slog.Logger
 	// RequestTimeout bounds each request's work; default 60s.
@@ -89,6 +93,13 @@ type Config struct {
 	// Registry receives the server's metrics; default a new registry.
 	Registry *prometheus.Registry
 }
+
+// Failed authentications a client address may make: a burst, then a few
+// per second.
+const (
+	failureRate  = 5
+	failureBurst = 50
+)
 
 // maxEntryRequest bounds an append request: a signature, a digest and a key
 // or certificate chain are a few KiB.
@@ -209,18 +220,24 @@ func (s *server) authenticate(w http.ResponseWriter, r *http.Request, opName str
 		s.writeError(w, r, api.Errorf(http.StatusUnauthorized, "no credential: send \"Authorization: Bearer TOKEN\" (an API token or an OIDC ID token)"))
 		return auth.Principal{}, false
 	}
-	// The limit is per credential, checked before the credential is: a
-	// flood of bad tokens costs the database nothing beyond its limit.
-	key := cred
-	if len(key) > 32 {
-		key = key[:32]
+	// The limit is per credential (its hash: no secret is kept), checked
+	// before the credential is. Credentials that fail also draw on their
+	// client address's budget of failures: a flood of made-up tokens, each
+	// with a fresh credential bucket, is stopped there before it costs the
+	// database a lookup and an audit entry each.
+	addrKey := "fail:" + clientAddr(r)
+	if s.limits.empty(addrKey, failureRate, failureBurst) {
+		s.tooMany(w, r, "client address's failed authentications", opName)
+		return auth.Principal{}, false
 	}
-	if !s.limits.allow("cred:" + key) {
+	sum := sha256.Sum256([]byte(cred))
+	if !s.limits.allow("cred:" + hex.EncodeToString(sum[:16])) {
 		s.tooMany(w, r, "credential", opName)
 		return auth.Principal{}, false
 	}
 	who, err := s.Ops.Authenticate(r.Context(), cred)
 	if err != nil {
+		s.limits.take(addrKey, failureRate, failureBurst)
 		s.Audit(r.Context(), "anonymous ("+clientAddr(r)+")", opName, "denied", err.Error())
 		s.writeError(w, r, err)
 		return auth.Principal{}, false

@@ -42,7 +42,7 @@ import (
 type fixture struct {
 	plane  *controlplane.Plane
 	logs   *syncBuffer // what the server and the plane logged
-	token  string // a builder's, for project default
+	token  string      // a builder's, for project default
 	url    string
 	home   string
 	origin string

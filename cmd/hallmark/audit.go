@@ -23,6 +23,7 @@ import (
 	"github.com/hallmark-dev/hallmark/controlplane"
 	"github.com/hallmark-dev/hallmark/digest"
 	"github.com/hallmark-dev/hallmark/limit"
+	"github.com/hallmark-dev/hallmark/tlog"
 	"github.com/hallmark-dev/hallmark/trustroot"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
@@ -184,6 +185,9 @@ func (c *cli) verifyAudit(ctx context.Context, pf *planeFlags, rootPath string, 
 			return &checkFailedError{fmt.Errorf("audit log: anchor of entry %d (log entry %d): %w", a.Seq, a.LogIndex, err)}
 		}
 	}
+	if err := c.checkLoggedAnchors(ctx, pf, tr, auditKey, page.Anchors); err != nil {
+		return err
+	}
 	last := "no anchor yet"
 	if n := len(page.Anchors); n > 0 {
 		a := page.Anchors[n-1]
@@ -194,6 +198,51 @@ func (c *cli) verifyAudit(ctx context.Context, pf *planeFlags, rootPath string, 
 	}
 	fmt.Fprintf(c.stderr, "hallmark: audit log verified: %d entries chained, %d anchors logged and verified (%s)\n", len(entries), len(page.Anchors), last)
 	return nil
+}
+
+// checkLoggedAnchors reads the whole transparency log and checks that every
+// entry the audit key signed is one of the anchors the audit log lists: an
+// anchor deleted from the database, to rewrite the history it covered, is
+// still in the append-only log.
+func (c *cli) checkLoggedAnchors(ctx context.Context, pf *planeFlags, tr *root.TrustedRoot, auditKey crypto.PublicKey, anchors []api.Anchor) error {
+	h, err := home(pf.home)
+	if err != nil {
+		return err
+	}
+	server := pf.server
+	if server == "" {
+		server = os.Getenv("HALLMARK_SERVER")
+	}
+	cl, _, _, err := logClientOf(tr, h, server)
+	if err != nil {
+		return err
+	}
+	cp, _, err := cl.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKIXPublicKey(auditKey)
+	if err != nil {
+		return err
+	}
+	listed := map[string]bool{}
+	for _, a := range anchors {
+		listed[string(a.LeafHash)] = true
+	}
+	return cl.Entries(ctx, 0, cp.Size, func(index uint64, body []byte) error {
+		e, err := tlog.ParseEntry(body)
+		if err != nil {
+			return &checkFailedError{fmt.Errorf("audit log: log entry %d: %w", index, err)}
+		}
+		v := e.GetSpec().GetHashedRekordV002().GetSignature().GetVerifier()
+		if !bytes.Equal(v.GetPublicKey().GetRawBytes(), der) {
+			return nil
+		}
+		if !listed[string(tlog.LeafHash(body))] {
+			return &checkFailedError{fmt.Errorf("audit log: log entry %d is an anchor signed by the audit key that the audit log does not list: its anchors were removed", index)}
+		}
+		return nil
+	})
 }
 
 // auditTrust returns the trusted root to check anchors against.

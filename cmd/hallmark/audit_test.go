@@ -97,4 +97,11 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 	if code, out := verify(); code != exitFailed || !strings.Contains(out, "anchor of entry 3") || !strings.Contains(out, "artifact does not match") {
 		t.Errorf("a rewritten chain and anchor: exit %d: %s", code, out)
 	}
+	// Deleting the anchor leaves its entry in the transparency log.
+	if _, err := db.Exec(`DELETE FROM anchors`); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := verify(); code != exitFailed || !strings.Contains(out, "log entry 1 is an anchor signed by the audit key that the audit log does not list") {
+		t.Errorf("a rewritten chain without its anchor: exit %d: %s", code, out)
+	}
 }

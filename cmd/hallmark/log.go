@@ -260,6 +260,12 @@ func logClient(h, logURL, rootPath string) (*tlog.Client, string, []byte, error)
 	if err != nil {
 		return nil, "", nil, err
 	}
+	return logClientOf(tr, h, logURL)
+}
+
+// logClientOf returns a client for the log at logURL (or the data
+// directory's), trusting the log key and origin of tr.
+func logClientOf(tr *root.TrustedRoot, h, logURL string) (*tlog.Client, string, []byte, error) {
 	var tl *root.TransparencyLog
 	for _, l := range tr.RekorLogs() {
 		if _, ok := l.PublicKey.(ed25519.PublicKey); ok {
