@@ -8,8 +8,10 @@
 // JSON body and the response as a JSON body; the caller authenticates with
 // "Authorization: Bearer TOKEN" (an API token or an OIDC ID token).
 // Operations that change anything are Mutating: they carry a Nonce, unique
-// per request, which the control plane stores in the same transaction as the
-// change, so that a replayed request is refused (409) and changes nothing.
+// per request, which the control plane stores, with the request's audit
+// entry (and, for sign, its signing records), before it makes the change, so
+// that a replayed request is refused (409) and changes nothing. Nonces are
+// kept for good.
 //
 // Errors are *Error: an HTTP status and a message naming what is wrong. The
 // message of a 5xx never carries details; bad input always gets a 4xx.

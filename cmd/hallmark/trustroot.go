@@ -12,12 +12,17 @@ import (
 const trustRootUsage = `Usage: hallmark trust-root [--out FILE] [--home DIR]
 
 Prints the control plane's trusted root: its transparency log (public key,
-log ID, base URL, validity) and its timestamp authority (certificate chain,
-validity), in the Sigstore trusted_root.json format. Consumers verify
-Hallmark's bundles offline against it:
+log ID, base URL, validity), its timestamp authority (certificate chain,
+validity) and every version of its certificate authority (root certificate,
+validity: a rotated CA stays valid for the rotation's overlap), in the
+Sigstore trusted_root.json format. Consumers verify Hallmark's bundles
+offline against it:
 
   hallmark verify --trusted-root trusted_root.json --key pub.pem FILE
   cosign verify-blob --trusted-root trusted_root.json --key pub.pem --bundle FILE.sigstore.json FILE
+  cosign verify-blob --trusted-root trusted_root.json --bundle FILE.sigstore.json \
+    --certificate-identity https://ORIGIN/projects/P/builders/WHO \
+    --certificate-oidc-issuer https://ORIGIN --use-signed-timestamps --insecure-ignore-sct FILE
 
 Flags:
   -o, --out FILE   write to FILE instead of stdout
