@@ -76,7 +76,7 @@ func (p *Plane) anchorAudit(ctx context.Context, who auth.Principal, req *api.Em
 		return nil, err
 	}
 	if a == nil {
-		return nil, api.Errorf(http.StatusConflict, "the audit log is empty: nothing to anchor")
+		return nil, api.Errorf(http.StatusConflict, "nothing to anchor: the audit log is empty, or another replica is anchoring its head")
 	}
 	return &api.Anchor{Seq: a.Seq, Hash: a.Hash, LogIndex: a.LogIndex, LeafHash: a.LeafHash, Bundle: a.Bundle, Time: a.Time}, nil
 }
@@ -85,6 +85,13 @@ func (p *Plane) anchorAudit(ctx context.Context, who auth.Principal, req *api.Em
 // control plane's audit key, unless the newest anchor already covers it;
 // it returns the newest anchor (nil for an empty audit log). The anchor is
 // itself an audited action, so the head moves on by one.
+//
+// Replicas may anchor at once: the commit that records an anchor claims its
+// head by a nonce, so only one replica logs each head. Once claimed, the
+// append and the anchor row are finished even if ctx ends (a shutdown), and
+// an anchor cut short by a crash leaves a log entry whose statement names a
+// head of the chain: verifiers match logged anchors to the chain by content
+// (AnchorStatement), not by the anchors table alone.
 func (p *Plane) Anchor(ctx context.Context) (*state.Anchor, error) {
 	seq, hash, err := p.db.AuditHead(ctx)
 	if err != nil || seq == 0 {
@@ -120,6 +127,7 @@ func (p *Plane) Anchor(ctx context.Context) (*state.Anchor, error) {
 	fp := sha256.Sum256(der)
 	now := p.now()
 	if _, err := p.db.Commit(ctx, state.Write{
+		Nonce: fmt.Sprintf("audit-anchor:%d:%x", seq, hash),
 		Records: []state.Record{{
 			LeafHash: tlog.LeafHash(body), LogID: p.log.LogID(), KeyFingerprint: fp[:], Digest: digest[:],
 			KeyName: "audit", KeyVersion: 1, Actor: "control plane", Time: now,
@@ -128,9 +136,12 @@ func (p *Plane) Anchor(ctx context.Context) (*state.Anchor, error) {
 			Time: now, Actor: "control plane", Action: "audit.anchor", Outcome: "ok",
 			Detail: map[string]string{"seq": strconv.FormatInt(seq, 10), "hash": fmt.Sprintf("%x", hash)},
 		}},
-	}); err != nil {
+	}); errors.Is(err, state.ErrReplay) {
+		return nil, nil // another replica is anchoring this head
+	} else if err != nil {
 		return nil, err
 	}
+	ctx = context.WithoutCancel(ctx)
 	if err := p.logAndStamp(ctx, b, body, sig); err != nil {
 		return nil, err
 	}
