@@ -36,6 +36,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"database/sql"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -54,6 +55,8 @@ import (
 	rekorpb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	_ "github.com/go-sql-driver/mysql" // the log's MySQL backend
 
 	"github.com/hallmark-dev/hallmark/auth"
 	"github.com/hallmark-dev/hallmark/ca"
@@ -89,6 +92,9 @@ type config struct {
 	Origin   string    `json:"origin"`
 	Created  time.Time `json:"created"`
 	Database string    `json:"database,omitempty"` // state database URL; empty: DIR/control/state.db
+	// LogDatabase is the MySQL DSN of the transparency log; empty: the
+	// POSIX tiles in DIR/log.
+	LogDatabase string `json:"logDatabase,omitempty"`
 }
 
 // InitOptions configure a new control plane.
@@ -101,6 +107,10 @@ type InitOptions struct {
 	// Database is the state database's URL (postgres://...); empty for
 	// SQLite in the data directory.
 	Database string
+	// LogDatabase is a MySQL DSN (user@tcp(host:port)/db) for the
+	// transparency log, which replicas on several machines then share;
+	// empty for the POSIX tiles in the data directory.
+	LogDatabase string
 }
 
 // Init creates a control plane in the data directory home: log key, TSA key
@@ -163,7 +173,7 @@ func Init(home string, opts InitOptions) error {
 	if err := atomicfile.Write(filepath.Join(dir, "tsa-chain.pem"), pemChain, 0o644); err != nil {
 		return fmt.Errorf("controlplane: %w", err)
 	}
-	cfg, err := json.MarshalIndent(config{Origin: opts.Origin, Created: opts.Now.UTC().Truncate(time.Second), Database: opts.Database}, "", "  ")
+	cfg, err := json.MarshalIndent(config{Origin: opts.Origin, Created: opts.Now.UTC().Truncate(time.Second), Database: opts.Database, LogDatabase: opts.LogDatabase}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -209,6 +219,7 @@ type Plane struct {
 	keys     keys
 	closers  []func() error
 
+	tiles         fs.FS
 	knownProjects sync.Map // project names seen to exist
 	tokens        tokenCache
 }
@@ -288,10 +299,27 @@ func Open(ctx context.Context, home string, opts Options) (_ *Plane, err error) 
 	if err := p.bootstrap(ctx); err != nil {
 		return nil, err
 	}
-	if p.log, err = tlog.OpenPOSIX(ctx, filepath.Join(home, "log"), tlog.Config{
+	logCfg := tlog.Config{
 		Origin: cfg.Origin, Signer: logSigner,
 		CheckpointInterval: opts.CheckpointInterval, BatchMaxAge: opts.BatchMaxAge,
-	}); err != nil {
+	}
+	if cfg.LogDatabase == "" {
+		p.log, err = tlog.OpenPOSIX(ctx, filepath.Join(home, "log"), logCfg)
+		p.tiles = os.DirFS(filepath.Join(home, "log"))
+	} else {
+		var db *sql.DB
+		if db, err = sql.Open("mysql", cfg.LogDatabase); err != nil {
+			return nil, fmt.Errorf("controlplane: log database: %w", err)
+		}
+		p.closers = append(p.closers, db.Close)
+		if logCfg.CheckpointInterval == 0 {
+			logCfg.CheckpointInterval = time.Second // Tessera's MySQL minimum
+		}
+		if p.log, err = tlog.OpenMySQL(ctx, db, logCfg); err == nil {
+			p.tiles = p.log.FS()
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -300,7 +328,9 @@ func Open(ctx context.Context, home string, opts Options) (_ *Plane, err error) 
 // onceValues calls f at most once.
 func onceValues(f func() ([]byte, error)) func() ([]byte, error) {
 	if f == nil {
-		return func() ([]byte, error) { return nil, errors.New("controlplane: keys are encrypted and no passphrase was given") }
+		return func() ([]byte, error) {
+			return nil, errors.New("controlplane: keys are encrypted and no passphrase was given")
+		}
 	}
 	return sync.OnceValues(f)
 }
@@ -374,8 +404,9 @@ func (p *Plane) AppendHashedRekord(ctx context.Context, req *rekorpb.HashedRekor
 	return p.log.Append(ctx, body)
 }
 
-// LogDir returns the directory of the transparency log's tiles.
-func (p *Plane) LogDir() string { return filepath.Join(p.home, "log") }
+// Tiles returns the transparency log's tlog-tiles tree: "checkpoint" and
+// "tile/...", read from its storage.
+func (p *Plane) Tiles() fs.FS { return p.tiles }
 
 // TSA returns the control plane's timestamp authority.
 func (p *Plane) TSA() *tsa.Authority { return p.tsa }

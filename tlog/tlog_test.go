@@ -1,6 +1,7 @@
 package tlog_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -11,6 +12,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,6 +167,56 @@ func TestAppendRefusesNonEntries(t *testing.T) {
 	for _, body := range []string{"not an entry", `{"kind":"intoto","apiVersion":"0.0.2"}`, `{}`} {
 		if _, err := l.Append(context.Background(), []byte(body)); !errors.Is(err, tlog.ErrRefused) {
 			t.Errorf("Append(%q): %v", body, err)
+		}
+	}
+}
+
+// TestFS: the log's file system view serves what the POSIX directory holds,
+// byte for byte, and nothing else.
+func TestFS(t *testing.T) {
+	ctx := context.Background()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	dir := t.TempDir()
+	l, err := tlog.OpenPOSIX(ctx, dir, tlog.Config{Origin: origin, Signer: priv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(ctx)
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	var wg sync.WaitGroup
+	for i := range 300 {
+		wg.Go(func() {
+			if _, err := l.Append(ctx, signedBody(t, k, fmt.Sprint("fs ", i))); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	fsys := l.FS()
+	n := 0
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		rel = filepath.ToSlash(rel)
+		if rel != "checkpoint" && !strings.HasPrefix(rel, "tile/") {
+			return nil
+		}
+		want, _ := os.ReadFile(path)
+		got, err := fs.ReadFile(fsys, rel)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes, %v; want the %d bytes on disk", rel, len(got), err, len(want))
+		}
+		n++
+		return nil
+	})
+	if err != nil || n < 4 {
+		t.Fatalf("walked %d files: %v", n, err)
+	}
+	for _, bad := range []string{"../x", "tile", "tile/x/1", "tile/0/x999/000", "tile/entries/abc", ".state/treeState", "tile/9/000"} {
+		if _, err := fs.ReadFile(fsys, bad); err == nil {
+			t.Errorf("%s: read", bad)
 		}
 	}
 }

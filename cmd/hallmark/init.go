@@ -6,7 +6,7 @@ import (
 	"github.com/hallmark-dev/hallmark/controlplane"
 )
 
-const initUsage = `Usage: hallmark init [--origin HOST] [--database URL] [--insecure-plaintext] [--home DIR]
+const initUsage = `Usage: hallmark init [--origin HOST] [--database URL] [--log-database DSN] [--insecure-plaintext] [--home DIR]
 
 Creates the control plane in the data directory: the transparency log and
 its Ed25519 key, the RFC 3161 timestamp authority with its key and
@@ -22,6 +22,9 @@ Flags:
   --origin HOST          the log's origin, a hostname (default log.hallmark.localhost);
                          consumers see the log's base URL as https://HOST
   --database URL         the state database: postgres://USER@HOST:PORT/DB
+  --log-database DSN     keep the transparency log in MySQL/MariaDB
+                         (USER@tcp(HOST:PORT)/DB) instead of DIR/log: for
+                         replicas of 'hallmark serve' on several machines
   --insecure-plaintext   store the control plane's keys unencrypted (tests only)
   --home DIR             data directory (default $HALLMARK_HOME)
 
@@ -34,6 +37,7 @@ func runInit(c *cli, args []string) error {
 	origin := fs.String("origin", controlplane.DefaultOrigin, "")
 	plaintext := fs.Bool("insecure-plaintext", false, "")
 	database := fs.String("database", "", "")
+	logDatabase := fs.String("log-database", "", "")
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -51,7 +55,7 @@ func runInit(c *cli, args []string) error {
 			return err
 		}
 	}
-	if err := controlplane.Init(h, controlplane.InitOptions{Origin: *origin, Passphrase: pass, Database: *database}); err != nil {
+	if err := controlplane.Init(h, controlplane.InitOptions{Origin: *origin, Passphrase: pass, Database: *database, LogDatabase: *logDatabase}); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stderr, "hallmark: control plane created in %s (log origin %s)\n", h, *origin)

@@ -118,7 +118,7 @@ func runServe(c *cli, args []string) error {
 	}
 	srv := &http.Server{
 		Handler: server.New(server.Config{
-			Ops: plane, TSA: plane.TSA(), Tiles: os.DirFS(plane.LogDir()),
+			Ops: plane, TSA: plane.TSA(), Tiles: plane.Tiles(),
 			TrustedRoot: plane.TrustedRoot, Ready: plane.Ready, Audit: plane.AuditRefusal,
 			Logger: logger, Rate: *rate, Burst: int(2 * *rate),
 		}),

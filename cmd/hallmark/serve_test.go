@@ -48,7 +48,7 @@ func TestLogOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close(context.Background())
-	srv := httptest.NewServer(server.New(server.Config{Ops: p, TSA: p.TSA(), Tiles: os.DirFS(p.LogDir()), TrustedRoot: p.TrustedRoot}))
+	srv := httptest.NewServer(server.New(server.Config{Ops: p, TSA: p.TSA(), Tiles: p.Tiles(), TrustedRoot: p.TrustedRoot}))
 	defer srv.Close()
 
 	// A reader elsewhere has only the URL and the trusted root.
