@@ -34,8 +34,9 @@ audit), the transparency log, the timestamp authority.
 With --tls-cert and --tls-key it serves HTTPS (TLS 1.2 or later). Without,
 it listens on loopback only, unless --insecure-listen-plaintext says that
 something in front of it (a TLS-terminating proxy) protects the tokens.
-Several replicas may serve one control plane: the same data directory's keys
-and log, and one PostgreSQL state database (--database postgres://...).
+Several replicas may serve one control plane: the same data directory's keys,
+one PostgreSQL state database and one MySQL transparency log ('hallmark init
+--database postgres://... --log-database USER@tcp(HOST:PORT)/DB').
 
 Logs are JSON lines (log/slog) on stderr. SIGINT or SIGTERM stops it after
 in-flight requests, and their log appends, finish. Unless GOGC is set, it
