@@ -159,8 +159,10 @@ func (p *Plane) Anchor(ctx context.Context) (*state.Anchor, error) {
 	return &a, nil
 }
 
-// AnchorEvery anchors the audit log every interval until ctx ends. Replicas
-// may all run it: an anchor that finds the head already anchored is a no-op.
+// AnchorEvery anchors the audit log every interval until ctx ends, and
+// returns once an anchor in flight has finished: callers wait for it before
+// Close. Replicas may all run it: an anchor that finds the head already
+// anchored, or claimed by another replica, is a no-op.
 func (p *Plane) AnchorEvery(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()

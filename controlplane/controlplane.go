@@ -481,6 +481,23 @@ func stateURL(home string, cfg config, override string) string {
 	return filepath.Join(home, "control", "state.db")
 }
 
+// ErrLogInDatabase is returned, wrapped, by LogDirOf for a control plane
+// whose transparency log is in MySQL: it is read through a server.
+var ErrLogInDatabase = errors.New("the transparency log is in a database, not in the data directory")
+
+// LogDirOf returns the directory of the transparency log of the control
+// plane in home, to read it without opening the plane.
+func LogDirOf(home string) (string, error) {
+	cfg, err := readConfig(home)
+	if err != nil {
+		return "", err
+	}
+	if cfg.LogDatabase != "" {
+		return "", fmt.Errorf("controlplane: %s: %w", home, ErrLogInDatabase)
+	}
+	return filepath.Join(home, "log"), nil
+}
+
 // Records reads the signing records of a control plane without its keys.
 type Records struct{ db *state.DB }
 

@@ -299,7 +299,17 @@ func logClientOf(tr *root.TrustedRoot, h, logURL string) (*tlog.Client, string, 
 		}
 		f = hf
 	} else {
-		f = client.FileFetcher{Root: filepath.Join(h, "log")}
+		dir, err := controlplane.LogDirOf(h)
+		if errors.Is(err, controlplane.ErrLogInDatabase) {
+			return nil, "", nil, withHint(err, "read it through a server of this control plane: give --log URL (or --server URL)")
+		}
+		if errors.Is(err, controlplane.ErrNotInitialized) {
+			dir, err = filepath.Join(h, "log"), nil
+		}
+		if err != nil {
+			return nil, "", nil, err
+		}
+		f = client.FileFetcher{Root: dir}
 	}
 	return tlog.NewClient(f, origin, v), origin, tl.ID, nil
 }

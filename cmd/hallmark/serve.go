@@ -132,7 +132,11 @@ func runServe(c *cli, args []string) error {
 	}
 	anchorCtx, stopAnchor := context.WithCancel(context.Background())
 	defer stopAnchor()
-	go plane.AnchorEvery(anchorCtx, *anchorEvery)
+	anchoring := make(chan struct{})
+	go func() {
+		defer close(anchoring)
+		plane.AnchorEvery(anchorCtx, *anchorEvery)
+	}()
 	logger.Info("serving", "addr", ln.Addr().String(), "tls", tlsCfg != nil)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -145,6 +149,7 @@ func runServe(c *cli, args []string) error {
 		err = srv.Shutdown(sctx)
 	}
 	stopAnchor()
+	<-anchoring // an anchor in flight finishes before the log closes
 	if cerr := plane.Close(context.Background()); err == nil || errors.Is(err, http.ErrServerClosed) {
 		err = cerr
 	}
