@@ -118,7 +118,7 @@ type SignItem struct {
 // SignResponse holds one Sigstore bundle (v0.3, logged, timestamped) per
 // item, in order.
 type SignResponse struct {
-	Bundles [][]byte `json:"bundles"` // compact bundle JSON
+	Bundles []json.RawMessage `json:"bundles"` // compact bundle JSON, one object per item
 	Key     string   `json:"key"`     // name@version of the key that signed
 }
 

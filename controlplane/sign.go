@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -154,7 +155,7 @@ func (p *Plane) sign(ctx context.Context, who auth.Principal, req *api.SignReque
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	out := &api.SignResponse{Key: detail["key"], Bundles: make([][]byte, len(items))}
+	out := &api.SignResponse{Key: detail["key"], Bundles: make([]json.RawMessage, len(items))}
 	for i, s := range items {
 		if out.Bundles[i], err = bundle.Marshal(s.b); err != nil {
 			return nil, err

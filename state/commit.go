@@ -15,7 +15,8 @@ import (
 )
 
 const (
-	maxBatch      = 256         // Writes per group-commit transaction
+	maxBatch      = 256 // Writes per group-commit transaction
+	gatherWindow  = time.Millisecond
 	batchTimeout  = time.Minute // for one group-commit transaction
 	rowsPerInsert = 64          // rows per INSERT statement in a group commit
 )
@@ -175,7 +176,9 @@ func prepare(w Write) (*pending, error) {
 
 // commitLoop is the single committer. The queue is unbuffered, so the Writes
 // waiting are exactly the Commits blocked sending: after the first, it takes
-// those without waiting, and commits them together.
+// those, and those that come within gatherWindow, and commits them together.
+// Under load the window turns many small transactions (and fsyncs) into few
+// large ones; alone, a Commit waits one window longer.
 func (db *DB) commitLoop() {
 	defer close(db.stopped)
 	batch := make([]*pending, 0, maxBatch)
@@ -186,15 +189,17 @@ func (db *DB) commitLoop() {
 		case <-db.closing:
 			return
 		}
+		window := time.NewTimer(gatherWindow)
 	gather:
 		for len(batch) < maxBatch {
 			select {
 			case p := <-db.queue:
 				batch = append(batch, p)
-			default:
+			case <-window.C:
 				break gather
 			}
 		}
+		window.Stop()
 		db.commitBatch(batch)
 		clear(batch)
 	}

@@ -34,6 +34,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -87,14 +88,13 @@ type Log struct {
 	shutdown func(context.Context) error
 	cancel   context.CancelFunc
 
-	// proofs builds inclusion proofs for the latest checkpoint size. The
-	// appends that one checkpoint releases (hundreds, under load) share it,
-	// so each tile is read and parsed once per checkpoint, not per append.
-	proofs struct {
-		sync.Mutex
-		size uint64
-		pb   *client.ProofBuilder
-	}
+	// proofs build inclusion proofs for the latest checkpoint size. The
+	// appends that one checkpoint releases (hundreds, under load) share
+	// them, so each tile is read and parsed once per builder per
+	// checkpoint, not per append. A builder is not safe for concurrent
+	// use; there is one per CPU, so the burst of proofs after a checkpoint
+	// uses every core.
+	proofs []proofSlot
 }
 
 // OpenPOSIX opens, creating it if needed, the log stored in the directory dir
@@ -149,6 +149,7 @@ func open(ctx context.Context, drv tessera.Driver, cfg Config) (*Log, error) {
 		awaiter:  tessera.NewPublicationAwaiter(bg, reader.ReadCheckpoint, poll),
 		shutdown: shutdown,
 		cancel:   cancel,
+		proofs:   make([]proofSlot, runtime.GOMAXPROCS(0)),
 	}, nil
 }
 
@@ -201,22 +202,37 @@ func (l *Log) Append(ctx context.Context, body []byte) (*protorekor.Transparency
 	}, nil
 }
 
+// proofSlot is one proof builder, for one tree size.
+type proofSlot struct {
+	sync.Mutex
+	size uint64
+	pb   *client.ProofBuilder
+}
+
 // inclusionProof returns the proof of entry index in the tree of the given
-// size, from the shared proof builder of that size.
+// size, from a free proof builder (or, if none is free, the index's own).
 func (l *Log) inclusionProof(ctx context.Context, index, size uint64) ([][]byte, error) {
-	l.proofs.Lock()
-	defer l.proofs.Unlock()
-	if l.proofs.pb == nil || l.proofs.size != size {
+	slot := &l.proofs[index%uint64(len(l.proofs))]
+	for i := range l.proofs {
+		if l.proofs[i].TryLock() {
+			slot = &l.proofs[i]
+			goto locked
+		}
+	}
+	slot.Lock()
+locked:
+	defer slot.Unlock()
+	if slot.pb == nil || slot.size != size {
 		pb, err := client.NewProofBuilder(ctx, size, l.reader.ReadTile)
 		if err != nil {
 			return nil, fmt.Errorf("tlog: proof: %w", err)
 		}
-		l.proofs.pb, l.proofs.size = pb, size
+		slot.pb, slot.size = pb, size
 	}
-	hashes, err := l.proofs.pb.InclusionProof(ctx, index)
+	hashes, err := slot.pb.InclusionProof(ctx, index)
 	if err != nil {
 		// A failed fetch must not stay cached.
-		l.proofs.pb = nil
+		slot.pb = nil
 		return nil, fmt.Errorf("tlog: inclusion proof of %d in %d: %w", index, size, err)
 	}
 	return hashes, nil

@@ -21,6 +21,7 @@ import (
 	"math/big"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,10 +54,34 @@ func (o opaqueSigner) Sign(r io.Reader, d []byte, opts crypto.SignerOpts) ([]byt
 	return o.s.Sign(r, d, opts)
 }
 
-type failingSigner struct{ crypto.Signer }
+// failingSigner works for New's self-test, then fails: an HSM unplugged
+// while the TSA runs.
+type failingSigner struct {
+	crypto.Signer
+	calls *atomic.Int32
+}
 
-func (failingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+func unplugged(s crypto.Signer) failingSigner { return failingSigner{s, new(atomic.Int32)} }
+
+func (f failingSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, error) {
+	if f.calls.Add(1) == 1 {
+		return f.Signer.Sign(r, d, o)
+	}
 	return nil, errors.New("hsm unplugged")
+}
+
+// lyingSigner signs with another key than the one it claims.
+type lyingSigner struct {
+	crypto.Signer
+	other crypto.Signer
+	calls *atomic.Int32
+}
+
+func (l lyingSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, error) {
+	if l.calls.Add(1) == 1 {
+		return l.Signer.Sign(r, d, o)
+	}
+	return l.other.Sign(r, d, o)
 }
 
 func p256(t testing.TB) *ecdsa.PrivateKey {
@@ -519,11 +544,21 @@ func TestValidity(t *testing.T) {
 
 func TestSignerFailure(t *testing.T) {
 	f := newFixture(t, nil)
-	a := newAuthority(t, failingSigner{f.key}, f.chain, nil)
+	a := newAuthority(t, unplugged(f.key), f.chain, nil)
 	d := sha256.Sum256(nil)
 	resp, err := a.Respond(newRequest(oidSHA256, d[:]).der(t))
 	if resp != nil || err == nil || !strings.Contains(err.Error(), "hsm unplugged") {
 		t.Fatalf("Respond = %d bytes, %v", len(resp), err)
+	}
+	// A signer whose signatures do not verify with the certificate's key
+	// gets no response out.
+	liar := newAuthority(t, lyingSigner{f.key, p256(t), new(atomic.Int32)}, f.chain, nil)
+	if resp, err := liar.Timestamp([]byte("x")); resp != nil || err == nil || !strings.Contains(err.Error(), "does not verify") {
+		t.Fatalf("a lying signer: %d bytes, %v", len(resp), err)
+	}
+	// A signer that fails from the start fails New's self-test.
+	if _, err := tsa.New(tsa.Config{Signer: failingSigner{f.key, func() *atomic.Int32 { n := new(atomic.Int32); n.Store(1); return n }()}, Chain: f.chain}); err == nil || !strings.Contains(err.Error(), "self-test") {
+		t.Fatalf("New with a dead signer: %v", err)
 	}
 	if _, ok := errors.AsType[*tsa.RequestError](err); ok {
 		t.Fatal("signer failure reported as a request error")
@@ -532,7 +567,7 @@ func TestSignerFailure(t *testing.T) {
 
 func TestServeHTTP(t *testing.T) {
 	f := newFixture(t, nil)
-	broken := newAuthority(t, failingSigner{f.key}, f.chain, nil)
+	broken := newAuthority(t, unplugged(f.key), f.chain, nil)
 	d := sha256.Sum256([]byte("x"))
 	good := newRequest(oidSHA256, d[:]).der(t)
 	const query = "application/timestamp-query"

@@ -40,7 +40,8 @@ one PostgreSQL state database and one MySQL transparency log ('hallmark init
 
 Logs are JSON lines (log/slog) on stderr. SIGINT or SIGTERM stops it after
 in-flight requests, and their log appends, finish. Unless GOGC is set, it
-runs the garbage collector at GOGC=400.
+runs the garbage collector at GOGC=400, and unless GOMEMLIMIT is set, with a
+soft memory limit of 200 MiB.
 
 Flags:
   --addr HOST:PORT               listen address (default 127.0.0.1:8080)
@@ -101,6 +102,11 @@ func runServe(c *cli, args []string) error {
 	// collector buys about a fifth more appends per second (BENCHMARKS.md).
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
+	}
+	// ... within a soft memory limit, past which it collects as often as it
+	// must (the heap under load is far smaller; see BENCHMARKS.md).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(200 << 20)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -80,7 +80,11 @@ func Sign(t testing.TB, p *controlplane.Plane, messages ...string) [][]byte {
 		sum := sha256.Sum256([]byte(m))
 		req.Items = append(req.Items, api.SignItem{Digest: "sha256:" + hex.EncodeToString(sum[:])})
 	}
-	return Must[api.SignResponse](t, p, Local, api.Sign, req).Bundles
+	var out [][]byte
+	for _, b := range Must[api.SignResponse](t, p, Local, api.Sign, req).Bundles {
+		out = append(out, b)
+	}
+	return out
 }
 
 // PublicKey returns the public key of the newest version of the key name.
