@@ -210,26 +210,24 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // authenticate returns the caller of r, after its rate limit.
 func (s *server) authenticate(w http.ResponseWriter, r *http.Request, opName string) (auth.Principal, bool) {
-	cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || cred == "" {
-		if !s.limits.allow("addr:" + clientAddr(r)) {
-			s.tooMany(w, r, "anonymous", opName)
-			return auth.Principal{}, false
-		}
-		s.Audit(r.Context(), "anonymous ("+clientAddr(r)+")", opName, "denied", "no bearer credential")
-		s.writeError(w, r, api.Errorf(http.StatusUnauthorized, "no credential: send \"Authorization: Bearer TOKEN\" (an API token or an OIDC ID token)"))
-		return auth.Principal{}, false
-	}
-	// The limit is per credential (its hash: no secret is kept), checked
-	// before the credential is. Credentials that fail also draw on their
-	// client address's budget of failures: a flood of made-up tokens, each
-	// with a fresh credential bucket, is stopped there before it costs the
-	// database a lookup and an audit entry each.
+	// Requests without a credential, or with one that fails, draw on their
+	// client address's budget of failures: a flood of them (made-up tokens
+	// each get a fresh credential bucket) is stopped there before each
+	// costs the database a lookup and an audit entry.
 	addrKey := "fail:" + clientAddr(r)
 	if s.limits.empty(addrKey, failureRate, failureBurst) {
 		s.tooMany(w, r, "client address's failed authentications", opName)
 		return auth.Principal{}, false
 	}
+	cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || cred == "" {
+		s.limits.take(addrKey, failureRate, failureBurst)
+		s.Audit(r.Context(), "anonymous ("+clientAddr(r)+")", opName, "denied", "no bearer credential")
+		s.writeError(w, r, api.Errorf(http.StatusUnauthorized, "no credential: send \"Authorization: Bearer TOKEN\" (an API token or an OIDC ID token)"))
+		return auth.Principal{}, false
+	}
+	// The limit is per credential (its hash: no secret is kept), checked
+	// before the credential is.
 	sum := sha256.Sum256([]byte(cred))
 	if !s.limits.allow("cred:" + hex.EncodeToString(sum[:16])) {
 		s.tooMany(w, r, "credential", opName)
