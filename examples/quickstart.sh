@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The quick start: builds hallmark, creates the embedded control plane in a
-# throwaway data directory (a transparency log, a timestamp authority, an
-# encrypted file keystore), signs a file and an attestation about it (each
-# logged with an inclusion proof and timestamped), verifies both offline
-# against the exported trusted root, checks the log, and shows that a changed
-# file fails.
+# throwaway data directory (a transparency log, a timestamp authority, a CA,
+# an encrypted file keystore, SQLite state), signs a file and an attestation
+# about it (each logged with an inclusion proof and timestamped), verifies
+# both offline against the exported trusted root, serves the control plane
+# and signs through it with a builder's token and a short-lived certificate,
+# verifies the audit log, checks the log, and shows that a changed file fails.
 # Run from anywhere: bash examples/quickstart.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,6 +39,28 @@ echo "== verify offline, against the platform's trusted root"
 hallmark trust-root --out trusted_root.json
 hallmark verify --key pub.pem --trusted-root trusted_root.json hello.txt
 hallmark verify --key pub.pem --trusted-root trusted_root.json --bundle hello.txt.intoto.sigstore.json hello.txt
+
+echo "== the control plane as a server: a builder's token signs digests over HTTP"
+hallmark admin token issue --subject ci --role builder --project default > ci.token
+hallmark serve --addr 127.0.0.1:0 2> serve.log &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+  addr=$(sed -n 's/.*"msg":"serving","addr":"\([^"]*\)".*/\1/p' serve.log)
+  [ -n "$addr" ] && break
+  sleep 0.1
+done
+echo "release build" > app.bin
+HALLMARK_SERVER="http://$addr" HALLMARK_TOKEN=$(cat ci.token) hallmark sign --certificate app.bin
+hallmark verify --trusted-root trusted_root.json \
+  --certificate-identity "https://log.hallmark.localhost/projects/default/builders/ci" \
+  --certificate-oidc-issuer https://log.hallmark.localhost app.bin
+kill -TERM $server_pid
+wait $server_pid
+
+echo "== the audit log: every key use and token, hash-chained, anchored in the log"
+hallmark audit anchor
+hallmark audit log --verify
 
 echo "== the log: its checkpoint, and the monitor finds nothing foreign"
 hallmark log checkpoint

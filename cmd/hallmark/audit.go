@@ -197,7 +197,7 @@ func (c *cli) verifyAudit(ctx context.Context, pf *planeFlags, rootPath string, 
 			last += fmt.Sprintf("; %d entries after it", unanchored)
 		}
 	}
-	fmt.Fprintf(c.stderr, "hallmark: audit log verified: %d entries chained, %d anchors logged and verified (%s); %d anchors in the transparency log, all of heads of this chain\n", len(entries), len(page.Anchors), last, logged)
+	fmt.Fprintf(c.stderr, "hallmark: audit log verified: %d entries chained, %d anchors logged and verified (%s); %d anchors in the transparency log, each of a head of this chain\n", len(entries), len(page.Anchors), last, logged)
 	return nil
 }
 
