@@ -44,7 +44,7 @@ echo "== the control plane as a server: a builder's token signs digests over HTT
 hallmark admin token issue --subject ci --role builder --project default > ci.token
 hallmark serve --addr 127.0.0.1:0 2> serve.log &
 server_pid=$!
-trap 'kill $server_pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do
   addr=$(sed -n 's/.*"msg":"serving","addr":"\([^"]*\)".*/\1/p' serve.log)
   [ -n "$addr" ] && break
