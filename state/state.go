@@ -57,10 +57,9 @@
 // atomically, and returns only once the transaction is durable: fsync'd by
 // SQLite, and on PostgreSQL with synchronous_commit forced on for the
 // transaction. Concurrent Commits are group-committed: one goroutine per DB
-// takes the Writes waiting and commits them in one transaction, so that the
-// cost of an fsync is shared. There is no timer: a lone Write is committed at
-// once, and under load a batch is whatever arrived while the previous one was
-// being committed, up to maxBatch. Each Write still succeeds or fails on its
+// takes the Writes waiting, and those that arrive within a millisecond
+// (gatherWindow), and commits them in one transaction, so that the cost of
+// an fsync is shared; a batch holds at most maxBatch Writes. Each Write still succeeds or fails on its
 // own: a replayed nonce fails only its Write (ErrReplay), and everything else
 // that could fail one Write is checked before it joins a batch. An error of
 // the database itself fails every Write of the batch, and none of them is
