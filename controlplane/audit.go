@@ -46,7 +46,7 @@ func (p *Plane) readAudit(ctx context.Context, who auth.Principal, req *api.Audi
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.MarshalPKIXPublicKey(p.auditKey.Public())
+	der, err := x509.MarshalPKIXPublicKey(p.auditPub)
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +106,15 @@ func (p *Plane) Anchor(ctx context.Context) (*state.Anchor, error) {
 		return &anchors[n-1], nil
 	}
 	digest := sha256.Sum256(AnchorStatement(seq, hash))
-	sig, err := p.auditKey.Sign(rand.Reader, digest[:], crypto.SHA256)
+	auditKey, err := p.lazy.auditKey()
+	if err != nil {
+		return nil, err
+	}
+	sig, err := auditKey.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: signing the audit head: %w", err)
 	}
-	pub := p.auditKey.Public()
+	pub := auditKey.Public()
 	hint, err := bundle.KeyHint(pub)
 	if err != nil {
 		return nil, err

@@ -209,9 +209,13 @@ type Plane struct {
 	cfg      config
 	db       *state.DB
 	logPub   crypto.PublicKey
-	tsa      *tsa.Authority
 	log      *tlog.Log
-	auditKey crypto.Signer
+	tsaChain []*x509.Certificate
+	auditPub crypto.PublicKey
+	lazy     struct {
+		tsa      func() (*tsa.Authority, error)
+		auditKey func() (crypto.Signer, error)
+	}
 	backends map[string]custody.Backend
 	oidc     *auth.OIDC
 	logger   *slog.Logger
@@ -262,20 +266,32 @@ func Open(ctx context.Context, home string, opts Options) (_ *Plane, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: log key: %w", err)
 	}
-	tsaSigner, err := ks.Signer(tsaKey, pass)
-	if err != nil {
-		return nil, fmt.Errorf("controlplane: TSA key: %w", err)
-	}
-	if p.auditKey, err = ks.Signer(auditKey, pass); err != nil {
-		return nil, fmt.Errorf("controlplane: audit key: %w", err)
-	}
-	chain, err := readChain(filepath.Join(dir, "tsa-chain.pem"))
-	if err != nil {
+	if p.tsaChain, err = readChain(filepath.Join(dir, "tsa-chain.pem")); err != nil {
 		return nil, err
 	}
-	if p.tsa, err = tsa.New(tsa.Config{Signer: tsaSigner, Chain: chain}); err != nil {
-		return nil, fmt.Errorf("controlplane: %w", err)
+	if p.auditPub, err = ks.Public(auditKey); err != nil {
+		return nil, fmt.Errorf("controlplane: audit key: %w", err)
 	}
+	// The TSA and audit keys are decrypted when first used: each costs an
+	// scrypt, which in-process commands that never sign need not pay.
+	p.lazy.tsa = sync.OnceValues(func() (*tsa.Authority, error) {
+		tsaSigner, err := ks.Signer(tsaKey, pass)
+		if err != nil {
+			return nil, fmt.Errorf("controlplane: TSA key: %w", err)
+		}
+		authority, err := tsa.New(tsa.Config{Signer: tsaSigner, Chain: p.tsaChain})
+		if err != nil {
+			return nil, fmt.Errorf("controlplane: %w", err)
+		}
+		return authority, nil
+	})
+	p.lazy.auditKey = sync.OnceValues(func() (crypto.Signer, error) {
+		s, err := ks.Signer(auditKey, pass)
+		if err != nil {
+			return nil, fmt.Errorf("controlplane: audit key: %w", err)
+		}
+		return s, nil
+	})
 	// New keys are protected as the control plane's own are: a plane
 	// created with --insecure-plaintext (tests) makes plaintext keys.
 	filePass := passphrase
@@ -408,8 +424,9 @@ func (p *Plane) AppendHashedRekord(ctx context.Context, req *rekorpb.HashedRekor
 // "tile/...", read from its storage.
 func (p *Plane) Tiles() fs.FS { return p.tiles }
 
-// TSA returns the control plane's timestamp authority.
-func (p *Plane) TSA() *tsa.Authority { return p.tsa }
+// TSA returns the control plane's timestamp authority, decrypting its key
+// on first use.
+func (p *Plane) TSA() (*tsa.Authority, error) { return p.lazy.tsa() }
 
 // LogID returns the transparency log's ID.
 func (p *Plane) LogID() []byte { return p.log.LogID() }
@@ -430,7 +447,7 @@ func (p *Plane) TrustedRoot(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return trustedRoot(p.cfg, p.logPub, p.tsa.Chain(), cas)
+	return trustedRoot(p.cfg, p.logPub, p.tsaChain, cas)
 }
 
 // TrustedRootOf reads the trusted root of the control plane in home without

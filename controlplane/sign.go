@@ -69,6 +69,10 @@ func (p *Plane) sign(ctx context.Context, who auth.Principal, req *api.SignReque
 			return nil, api.Errorf(http.StatusBadRequest, "items[%d]: %v", i, err)
 		}
 	}
+	// The TSA is ready before anything is signed or recorded.
+	if _, err := p.TSA(); err != nil {
+		return nil, err
+	}
 	keyName := req.Key
 	if keyName == "" {
 		keyName = DefaultKey
@@ -184,11 +188,15 @@ func checkItem(it api.SignItem) ([]byte, error) {
 // logAndStamp appends an entry body to the log and adds the entry (with its
 // inclusion proof and checkpoint) and an RFC 3161 timestamp over sig to b.
 func (p *Plane) logAndStamp(ctx context.Context, b *bundle.Bundle, body, sig []byte) error {
+	authority, err := p.TSA()
+	if err != nil {
+		return err
+	}
 	entry, err := p.log.Append(ctx, body)
 	if err != nil {
 		return err
 	}
-	ts, err := p.tsa.Timestamp(sig)
+	ts, err := authority.Timestamp(sig)
 	if err != nil {
 		return fmt.Errorf("controlplane: timestamp: %w", err)
 	}

@@ -63,7 +63,7 @@ func newServerWith(t *testing.T, opts controlplane.Options, tune func(*server.Co
 	opts.Logger = logger
 	p, home := planetest.New(t, opts)
 	cfg := server.Config{
-		Ops: p, TSA: p.TSA(), Tiles: p.Tiles(), TrustedRoot: p.TrustedRoot, Ready: p.Ready,
+		Ops: p, TSA: planetest.TSA(t, p), Tiles: p.Tiles(), TrustedRoot: p.TrustedRoot, Ready: p.Ready,
 		Audit: p.AuditRefusal, Logger: logger,
 	}
 	if tune != nil {

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/hallmark-dev/hallmark/controlplane"
+	"github.com/hallmark-dev/hallmark/controlplane/planetest"
 	"github.com/hallmark-dev/hallmark/server"
 )
 
@@ -81,7 +82,7 @@ func TestServe(t *testing.T) {
 	rate := 1e6
 	srv := &http.Server{
 		Handler: server.New(server.Config{
-			Ops: plane, TSA: plane.TSA(), Tiles: plane.Tiles(),
+			Ops: plane, TSA: planetest.TSA(t, plane), Tiles: plane.Tiles(),
 			TrustedRoot: plane.TrustedRoot, Ready: plane.Ready, Audit: plane.AuditRefusal,
 			Logger: logger, Rate: rate, Burst: int(2 * rate),
 		}),

@@ -115,6 +115,12 @@ func runServe(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The TSA's key is opened now, so a wrong key fails at start-up.
+	authority, err := plane.TSA()
+	if err != nil {
+		plane.Close(context.Background())
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		plane.Close(context.Background())
@@ -125,7 +131,7 @@ func runServe(c *cli, args []string) error {
 	}
 	srv := &http.Server{
 		Handler: server.New(server.Config{
-			Ops: plane, TSA: plane.TSA(), Tiles: plane.Tiles(),
+			Ops: plane, TSA: authority, Tiles: plane.Tiles(),
 			TrustedRoot: plane.TrustedRoot, Ready: plane.Ready, Audit: plane.AuditRefusal,
 			Logger: logger, Rate: *rate, Burst: int(2 * *rate),
 		}),

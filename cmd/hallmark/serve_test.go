@@ -29,6 +29,7 @@ import (
 
 	"github.com/hallmark-dev/hallmark/api"
 	"github.com/hallmark-dev/hallmark/controlplane"
+	"github.com/hallmark-dev/hallmark/controlplane/planetest"
 	"github.com/hallmark-dev/hallmark/server"
 )
 
@@ -48,7 +49,7 @@ func TestLogOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close(context.Background())
-	srv := httptest.NewServer(server.New(server.Config{Ops: p, TSA: p.TSA(), Tiles: p.Tiles(), TrustedRoot: p.TrustedRoot}))
+	srv := httptest.NewServer(server.New(server.Config{Ops: p, TSA: planetest.TSA(t, p), Tiles: p.Tiles(), TrustedRoot: p.TrustedRoot}))
 	defer srv.Close()
 
 	// A reader elsewhere has only the URL and the trusted root.

@@ -13,6 +13,8 @@ import (
 	"encoding/pem"
 	"testing"
 
+	"github.com/hallmark-dev/hallmark/tsa"
+
 	"github.com/hallmark-dev/hallmark/api"
 	"github.com/hallmark-dev/hallmark/auth"
 	"github.com/hallmark-dev/hallmark/controlplane"
@@ -105,4 +107,14 @@ func PublicKey(t testing.TB, p *controlplane.Plane, name string) crypto.PublicKe
 		t.Fatal(err)
 	}
 	return pub
+}
+
+// TSA returns the plane's timestamp authority.
+func TSA(t testing.TB, p *controlplane.Plane) *tsa.Authority {
+	t.Helper()
+	a, err := p.TSA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
