@@ -184,9 +184,15 @@ func New(cfg Config) (*Authority, error) {
 	if a.log == nil {
 		a.log = slog.Default()
 	}
-	// Every signature is checked against the leaf's key as it is made, so a
-	// faulty signer (an HSM, a KMS) never puts its output in a response.
-	a.signer = &checkedSigner{Signer: a.signer, pub: leaf.PublicKey}
+	// Every signature of a signer outside this process (an HSM, a KMS) is
+	// checked against the leaf's key as it is made, so a faulty one never
+	// puts its output in a response. Go's own keys sign correctly by
+	// construction, and a check would double a timestamp's cost.
+	switch a.signer.(type) {
+	case *ecdsa.PrivateKey, *rsa.PrivateKey, ed25519.PrivateKey:
+	default:
+		a.signer = &checkedSigner{Signer: a.signer, pub: leaf.PublicKey}
+	}
 	// The rest of a response (the request's digest and nonce, the policy,
 	// the chain) is this package's own deterministic encoding: checked here
 	// once, as Sigstore verifiers check it, and by the tests, rather than
