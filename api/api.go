@@ -119,7 +119,7 @@ type SignItem struct {
 // item, in order.
 type SignResponse struct {
 	Bundles []json.RawMessage `json:"bundles"` // compact bundle JSON, one object per item
-	Key     string   `json:"key"`     // name@version of the key that signed
+	Key     string            `json:"key"`     // name@version of the key that signed
 }
 
 // Principal describes a caller.
