@@ -265,7 +265,8 @@ type Anchor struct {
 	Time     time.Time `json:"time"`
 }
 
-// AuditLog is a page of the audit log with the anchors that cover it.
+// AuditLog is a page of the audit log with the anchors of its entries (an
+// anchor is in the page that holds the entry it anchors).
 type AuditLog struct {
 	Entries []AuditEntry `json:"entries"`
 	Anchors []Anchor     `json:"anchors"`

@@ -58,8 +58,16 @@ func (p *Plane) readAudit(ctx context.Context, who auth.Principal, req *api.Audi
 	for _, e := range entries {
 		out.Entries = append(out.Entries, api.AuditEntry{Seq: e.Seq, Event: e.EventJSON, Prev: e.Prev, Hash: e.Hash})
 	}
+	// Each page carries the anchors of its own entries, so a page stays
+	// bounded however many anchors the log has.
+	last := req.After
+	if n := len(entries); n > 0 {
+		last = entries[n-1].Seq
+	}
 	for _, a := range anchors {
-		out.Anchors = append(out.Anchors, api.Anchor{Seq: a.Seq, Hash: a.Hash, LogIndex: a.LogIndex, LeafHash: a.LeafHash, Bundle: a.Bundle, Time: a.Time})
+		if a.Seq > req.After && a.Seq <= last {
+			out.Anchors = append(out.Anchors, api.Anchor{Seq: a.Seq, Hash: a.Hash, LogIndex: a.LogIndex, LeafHash: a.LeafHash, Bundle: a.Bundle, Time: a.Time})
+		}
 	}
 	return out, nil
 }

@@ -111,11 +111,13 @@ func (p *Plane) AuditRefusal(ctx context.Context, actor, op, outcome, reason str
 	}
 }
 
+// truncate shortens s to about n bytes, on a character boundary: audit
+// details must stay valid UTF-8.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "..."
+	return strings.ToValidUTF8(s[:n], "") + "..."
 }
 
 // authorize checks that who may do a on project, as an *api.Error.

@@ -108,12 +108,14 @@ func runAudit(c *cli, args []string) error {
 		from = 0 // the chain is checked from its start
 	}
 	var entries []audit.Entry
-	var page *api.AuditLog
+	all := &api.AuditLog{}
 	for {
-		page, err = call[api.AuditLog](ctx, cn, api.ReadAudit, &api.AuditRequest{After: from, Limit: 10000})
+		page, err := call[api.AuditLog](ctx, cn, api.ReadAudit, &api.AuditRequest{After: from, Limit: 10000})
 		if err != nil {
 			return err
 		}
+		all.AuditKey = page.AuditKey
+		all.Anchors = append(all.Anchors, page.Anchors...)
 		for _, e := range page.Entries {
 			ae := audit.Entry{Seq: e.Seq, EventJSON: e.Event, Prev: e.Prev, Hash: e.Hash}
 			if err := json.Unmarshal(e.Event, &ae.Event); err != nil {
@@ -127,7 +129,7 @@ func runAudit(c *cli, args []string) error {
 		from = page.Entries[len(page.Entries)-1].Seq
 	}
 	if *check {
-		if err := c.verifyAudit(ctx, pf, *rootPath, entries, page); err != nil {
+		if err := c.verifyAudit(ctx, pf, *rootPath, entries, all); err != nil {
 			return err
 		}
 	}
@@ -148,14 +150,14 @@ func runAudit(c *cli, args []string) error {
 
 // verifyAudit checks the chain, the anchors against it, and the anchors'
 // bundles against the trusted root.
-func (c *cli) verifyAudit(ctx context.Context, pf *planeFlags, rootPath string, entries []audit.Entry, page *api.AuditLog) error {
+func (c *cli) verifyAudit(ctx context.Context, pf *planeFlags, rootPath string, entries []audit.Entry, log *api.AuditLog) error {
 	if err := audit.Verify(audit.Genesis, entries); err != nil {
 		return &checkFailedError{fmt.Errorf("audit log: chain broken: %w", err)}
 	}
 	if len(entries) > 0 && entries[0].Seq != 1 {
 		return &checkFailedError{fmt.Errorf("audit log: chain broken: starts at %d, not 1", entries[0].Seq)}
 	}
-	block, _ := pem.Decode([]byte(page.AuditKey))
+	block, _ := pem.Decode([]byte(log.AuditKey))
 	if block == nil {
 		return fmt.Errorf("audit log: the control plane sent no audit key")
 	}
@@ -171,7 +173,7 @@ func (c *cli) verifyAudit(ctx context.Context, pf *planeFlags, rootPath string, 
 	if err != nil {
 		return err
 	}
-	for _, a := range page.Anchors {
+	for _, a := range log.Anchors {
 		i := a.Seq - 1
 		if i < 0 || i >= int64(len(entries)) || !bytes.Equal(entries[i].Hash, a.Hash) {
 			return &checkFailedError{fmt.Errorf("audit log: anchor of entry %d (log entry %d) does not match the chain", a.Seq, a.LogIndex)}
@@ -190,14 +192,14 @@ func (c *cli) verifyAudit(ctx context.Context, pf *planeFlags, rootPath string, 
 		return err
 	}
 	last := "no anchor yet"
-	if n := len(page.Anchors); n > 0 {
-		a := page.Anchors[n-1]
+	if n := len(log.Anchors); n > 0 {
+		a := log.Anchors[n-1]
 		last = fmt.Sprintf("newest anchor: entry %d, log entry %d, %s", a.Seq, a.LogIndex, a.Time.UTC().Format(time.RFC3339))
 		if unanchored := int64(len(entries)) - a.Seq; unanchored > 0 {
 			last += fmt.Sprintf("; %d entries after it", unanchored)
 		}
 	}
-	fmt.Fprintf(c.stderr, "hallmark: audit log verified: %d entries chained, %d anchors logged and verified (%s); %d anchors in the transparency log, each of a head of this chain\n", len(entries), len(page.Anchors), last, logged)
+	fmt.Fprintf(c.stderr, "hallmark: audit log verified: %d entries chained, %d anchors logged and verified (%s); %d anchors in the transparency log, each of a head of this chain\n", len(entries), len(log.Anchors), last, logged)
 	return nil
 }
 
