@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hallmark-dev/hallmark/audit"
+	"github.com/hallmark-dev/hallmark/limit"
 )
 
 const (
@@ -407,7 +408,7 @@ func (db *DB) AddAnchor(ctx context.Context, a Anchor) error {
 	if a.LogIndex < 0 {
 		ierr = errors.New("log index is negative")
 	}
-	if err := firstErr(size("hash", a.Hash, 32, 0), size("leaf hash", a.LeafHash, 32, 0), size("bundle", a.Bundle, 1, 1<<24), ierr, err); err != nil {
+	if err := firstErr(size("hash", a.Hash, 32, 0), size("leaf hash", a.LeafHash, 32, 0), size("bundle", a.Bundle, 1, limit.Bundle), ierr, err); err != nil {
 		return fmt.Errorf("state: %s: %w", what, err)
 	}
 	tx, err := db.w.BeginTx(ctx, nil)

@@ -356,9 +356,11 @@ func (db *DB) migrate(ctx context.Context) (err error) {
 	if have.Int64 > int64(len(migrations)) {
 		return fmt.Errorf("state: migrate: database schema version %d is newer than this program's %d", have.Int64, len(migrations))
 	}
-	for i, stmts := range migrations {
-		version := i + 1
-		if err := db.migrateOne(ctx, conn, version, stmts); err != nil {
+	// Migrations are applied in order, so those up to have are done; the
+	// rest are checked again in their transactions (migrateOne), and an
+	// up-to-date database opens without taking the write lock.
+	for version := int(have.Int64) + 1; version <= len(migrations); version++ {
+		if err := db.migrateOne(ctx, conn, version, migrations[version-1]); err != nil {
 			return fmt.Errorf("state: migration %d: %w", version, err)
 		}
 	}
