@@ -41,6 +41,15 @@ var signingAlgs = []string{
 	oidc.EdDSA,
 }
 
+// jwsAlgs are signingAlgs as go-jose takes them.
+var jwsAlgs = func() []jose.SignatureAlgorithm {
+	algs := make([]jose.SignatureAlgorithm, len(signingAlgs))
+	for i, a := range signingAlgs {
+		algs[i] = jose.SignatureAlgorithm(a)
+	}
+	return algs
+}()
+
 // Binding admits the ID tokens of one issuer and audience whose claims match,
 // as Role in Project.
 type Binding struct {
@@ -196,11 +205,7 @@ func (o *OIDC) Verify(ctx context.Context, raw string, bindings []Binding) (Prin
 		return Principal{}, fmt.Errorf("auth: %w: oidc token: %s", ErrUnauthenticated, fmt.Sprintf(format, args...))
 	}
 
-	algs := make([]jose.SignatureAlgorithm, len(signingAlgs))
-	for i, a := range signingAlgs {
-		algs[i] = jose.SignatureAlgorithm(a)
-	}
-	jws, err := jose.ParseSigned(raw, algs)
+	jws, err := jose.ParseSigned(raw, jwsAlgs)
 	if err != nil {
 		return unauthenticated("not a JWT signed with an accepted algorithm: %v", err)
 	}
@@ -275,6 +280,10 @@ func claimsMatch(claims map[string]any, want map[string]string) bool {
 	return true
 }
 
+// maxClaimTime bounds the exp, nbf and iat checkTimes accepts: about the
+// year 36812, far beyond any real token and well inside int64.
+const maxClaimTime = 1 << 40
+
 // checkTimes checks exp, nbf and iat (JSON numbers of seconds, RFC 7519 §4.1)
 // against now with leeway. go-oidc's own checks are off: they have no leeway
 // on exp and do not look at iat.
@@ -287,6 +296,11 @@ func checkTimes(claims map[string]any, now time.Time) error {
 		f, ok := v.(float64)
 		if !ok {
 			return time.Time{}, true, fmt.Errorf("%s is not a number", name)
+		}
+		// Out of this range, int64(f) is not f: an absurd nbf or iat would
+		// wrap around to the distant past and pass.
+		if f < -maxClaimTime || f > maxClaimTime {
+			return time.Time{}, true, fmt.Errorf("%s %g is not a time in seconds since 1970", name, f)
 		}
 		return time.Unix(int64(f), 0), true, nil
 	}

@@ -79,7 +79,6 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/url"
 	"strings"
 	"time"
@@ -130,12 +129,8 @@ func NewRoot(signer crypto.Signer, commonName string, notBefore, notAfter time.T
 	if err != nil {
 		return nil, fmt.Errorf("ca: NewRoot: %w", err)
 	}
-	serial, err := randomSerial(159)
-	if err != nil {
-		return nil, fmt.Errorf("ca: NewRoot: %w", err)
-	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
+		// SerialNumber nil: crypto/x509 draws a random positive one of 159 bits.
 		Subject:               pkix.Name{CommonName: commonName, Organization: []string{Organization}},
 		NotBefore:             notBefore,
 		NotAfter:              notAfter,
@@ -160,6 +155,9 @@ type CA struct {
 	signer crypto.Signer
 	alg    x509.SignatureAlgorithm
 	issuer string
+	// issuerExts are the Fulcio issuer extensions of every certificate,
+	// encoded once.
+	issuerExts []pkix.Extension
 }
 
 // New returns a CA that issues certificates under root with signer, recording
@@ -187,7 +185,15 @@ func New(root *x509.Certificate, signer crypto.Signer, issuer string) (*CA, erro
 	if err := checkIssuer(issuer); err != nil {
 		return nil, fmt.Errorf("ca: New: %w", err)
 	}
-	return &CA{root: root, signer: signer, alg: alg, issuer: issuer}, nil
+	v2, err := asn1.MarshalWithParams(issuer, "utf8")
+	if err != nil {
+		return nil, fmt.Errorf("ca: New: issuer extension: %w", err)
+	}
+	exts := []pkix.Extension{
+		{Id: oidIssuer, Value: []byte(issuer)},
+		{Id: oidIssuerV2, Value: v2},
+	}
+	return &CA{root: root, signer: signer, alg: alg, issuer: issuer, issuerExts: exts}, nil
 }
 
 func checkIssuer(issuer string) error {
@@ -322,16 +328,8 @@ func (c *CA) Issue(pub crypto.PublicKey, id Identity, now time.Time, lifetime ti
 	if err != nil {
 		return nil, fmt.Errorf("ca: issue: %w", err)
 	}
-	serial, err := randomSerial(159)
-	if err != nil {
-		return nil, fmt.Errorf("ca: issue: %w", err)
-	}
-	v2, err := asn1.MarshalWithParams(c.issuer, "utf8")
-	if err != nil {
-		return nil, fmt.Errorf("ca: issue: issuer extension: %w", err)
-	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
+		// SerialNumber nil: crypto/x509 draws a random positive one of 159 bits.
 		NotBefore:             notBefore,
 		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature,
@@ -341,10 +339,7 @@ func (c *CA) Issue(pub crypto.PublicKey, id Identity, now time.Time, lifetime ti
 		SubjectKeyId:          skid,
 		AuthorityKeyId:        c.root.SubjectKeyId,
 		SignatureAlgorithm:    c.alg,
-		ExtraExtensions: []pkix.Extension{
-			{Id: oidIssuer, Value: []byte(c.issuer)},
-			{Id: oidIssuerV2, Value: v2},
-		},
+		ExtraExtensions:       c.issuerExts,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.root, pub, c.signer)
 	if err != nil {
@@ -411,20 +406,6 @@ func keyID(pub crypto.PublicKey) ([]byte, error) {
 	}
 	sum := sha256.Sum256(spki.PublicKey.Bytes)
 	return bytes.Clone(sum[:20]), nil
-}
-
-// randomSerial returns a uniformly random serial number in [1, 2^bits).
-func randomSerial(bits uint) (*big.Int, error) {
-	limit := new(big.Int).Lsh(big.NewInt(1), bits)
-	for {
-		n, err := rand.Int(rand.Reader, limit)
-		if err != nil {
-			return nil, fmt.Errorf("serial number: %w", err)
-		}
-		if n.Sign() > 0 {
-			return n, nil
-		}
-	}
 }
 
 // TrustedRootCA returns the entry for root to put in a trusted_root.json's
