@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -26,19 +27,21 @@ func checkELF(r *io.SectionReader) (*Report, error) {
 		return nil, fmt.Errorf("elf type %v is not an executable or shared object", f.Type)
 	}
 
-	var interp, relro, stack bool
+	var interp, relro, stack, dynamic bool
 	var stackFlags elf.ProgFlag
 	for _, p := range f.Progs {
 		switch p.Type {
 		case elf.PT_INTERP:
 			interp = true
+		case elf.PT_DYNAMIC:
+			dynamic = true
 		case elf.PT_GNU_RELRO:
 			relro = true
 		case elf.PT_GNU_STACK:
 			stack, stackFlags = true, p.Flags
 		}
 	}
-	dyn := f.Section(".dynamic") != nil || hasProg(f, elf.PT_DYNAMIC)
+	dyn := dynamic || f.Section(".dynamic") != nil
 	var flags, flags1 uint64
 	var bindNow bool
 	if dyn {
@@ -101,7 +104,7 @@ func checkELF(r *io.SectionReader) (*Report, error) {
 				cgo = true
 			case strings.HasPrefix(name, "__") && strings.HasSuffix(name, "_chk") &&
 				!strings.HasPrefix(name, "__stack_chk"):
-				if len(chk) < 8 && !contains(chk, name) {
+				if len(chk) < 8 && !slices.Contains(chk, name) {
 					chk = append(chk, name)
 				}
 			}
@@ -159,15 +162,6 @@ func checkELF(r *io.SectionReader) (*Report, error) {
 	return rep, nil
 }
 
-func hasProg(f *elf.File, t elf.ProgType) bool {
-	for _, p := range f.Progs {
-		if p.Type == t {
-			return true
-		}
-	}
-	return false
-}
-
 // dynValue ORs together the values of tag; 0 when absent or unreadable.
 func dynValue(f *elf.File, tag elf.DynTag) uint64 {
 	vs, _ := f.DynValue(tag)
@@ -176,13 +170,4 @@ func dynValue(f *elf.File, tag elf.DynTag) uint64 {
 		v |= x
 	}
 	return v
-}
-
-func contains(s []string, x string) bool {
-	for _, y := range s {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

@@ -3,6 +3,7 @@ package hardening
 import (
 	"debug/pe"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -39,7 +40,7 @@ func checkPE(r *io.SectionReader) (*Report, error) {
 	case *pe.OptionalHeader64:
 		dllc, dirs, is64 = oh.DllCharacteristics, oh.DataDirectory[:min(int(oh.NumberOfRvaAndSizes), len(oh.DataDirectory))], true
 	default:
-		return nil, fmt.Errorf("no optional header: an object file, not an image")
+		return nil, errors.New("no optional header: an object file, not an image")
 	}
 	has := func(bit uint16) bool { return dllc&bit != 0 }
 	dir := func(i int) pe.DataDirectory {
@@ -73,9 +74,14 @@ func checkPE(r *io.SectionReader) (*Report, error) {
 	if !nx.Pass {
 		nx.Detail = "NX_COMPAT not set: no DEP"
 	}
+	rep.GoBuild = goInfo(r)
+	cgo := f.Section(".CRT") != nil // only externally linked (cgo) images have a .CRT section
 	cfg := Finding{Check: "cfg", Pass: has(pe.IMAGE_DLLCHARACTERISTICS_GUARD_CF), Severity: Medium, Detail: "GUARD_CF set"}
 	if !cfg.Pass {
 		cfg.Detail = "GUARD_CF not set: no Control Flow Guard"
+		if rep.GoBuild != nil && !cgo {
+			cfg.Detail += " (the Go toolchain does not emit CFG)"
+		}
 	}
 	rep.Findings = append(rep.Findings, nx, cfg)
 
@@ -106,14 +112,7 @@ func checkPE(r *io.SectionReader) (*Report, error) {
 	}
 	rep.Findings = append(rep.Findings, sig)
 
-	rep.GoBuild = goInfo(r)
 	if rep.GoBuild != nil {
-		cgo := f.Section(".CRT") != nil // only externally linked (cgo) images have a .CRT section
-		for i, fd := range rep.Findings {
-			if fd.Check == "cfg" && !fd.Pass && !cgo {
-				rep.Findings[i].Detail += " (the Go toolchain does not emit CFG)"
-			}
-		}
 		rep.Findings = append(rep.Findings, goFindings(rep.GoBuild, aslr.Pass, cgo)...)
 	}
 	return rep, nil

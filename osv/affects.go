@@ -89,13 +89,11 @@ func compareEvents(a, b event) int {
 	return kindRank[a.kind] - kindRank[b.kind]
 }
 
-// evaluate applies the schema's evaluation algorithm to one range. v is the
-// "v"-prefixed queried version. It returns whether v is affected and, if so,
-// the smallest fixed version above v in the range ("" if none).
-func (r Range) evaluate(eco, v string) (affected bool, fixed string, err error) {
-	if err := ordered(r, eco); err != nil {
-		return false, "", err
-	}
+// evaluate applies the schema's evaluation algorithm to one range, whose
+// versions the caller has checked can be [ordered]. v is the "v"-prefixed
+// queried version. It returns whether v is affected and, if so, the smallest
+// fixed version above v in the range ("" if none).
+func (r Range) evaluate(v string) (affected bool, fixed string, err error) {
 	events := make([]event, 0, len(r.Events))
 	for i, e := range r.Events {
 		ev := event{kind: e.Kind}
@@ -191,7 +189,7 @@ func (a Affected) evaluate(version string) (affected bool, fixed string, err err
 		if verr != nil {
 			return false, "", fmt.Errorf("osv: %s %s: %w", a.Package.Ecosystem, a.Package.Name, verr)
 		}
-		ok, f, err := r.evaluate(a.Package.Ecosystem, v)
+		ok, f, err := r.evaluate(v)
 		if err != nil {
 			return false, "", fmt.Errorf("osv: %s %s: ranges[%d].%w", a.Package.Ecosystem, a.Package.Name, i, err)
 		}

@@ -473,7 +473,9 @@ func (p *parser) object(raw json.RawMessage, path string) (map[string]json.RawMe
 		}
 		return nil, p.errorf(path, "is %s, want object", k)
 	}
-	if !json.Valid(raw) {
+	// Only the whole record needs validating: nested values come from the
+	// decoder below, which has checked them already.
+	if path == "" && !json.Valid(raw) {
 		var v any
 		return nil, p.errorf(path, "invalid JSON: %v", json.Unmarshal(raw, &v))
 	}

@@ -159,8 +159,10 @@ func Open(path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("vulndb: open %s: schema version %d is newer than this program's %d", path, version, schemaVersion)
 	}
-	for _, stmt := range schema {
-		if _, err := w.ExecContext(ctx, stmt); err != nil {
+	// Only a database without the current schema is written to: an Open
+	// that wrote would wait for, and fail behind, a running import.
+	if version < schemaVersion {
+		if err := createSchema(ctx, w); err != nil {
 			w.Close()
 			return nil, fmt.Errorf("vulndb: open %s: schema: %w", path, err)
 		}
@@ -174,6 +176,21 @@ func Open(path string) (*DB, error) {
 	r.SetMaxIdleConns(4)
 	db.r = r
 	return db, nil
+}
+
+// createSchema creates the tables and sets user_version in one transaction.
+func createSchema(ctx context.Context, w *sql.DB) error {
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, stmt := range schema {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // Close closes the database.

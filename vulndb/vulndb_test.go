@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hallmark-dev/hallmark/osv"
 )
@@ -496,4 +497,33 @@ func diff(want, got any) string {
 		return ""
 	}
 	return fmt.Sprintf("got %+v, want %+v", got, want)
+}
+
+// TestOpenDuringImport checks that opening a database while another
+// connection holds the write lock (an import in progress) neither waits for
+// it nor fails, and that the reader sees the last committed state.
+func TestOpenDuringImport(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vuln.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	start := time.Now()
+	db2, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open during an import: %v", err)
+	}
+	defer db2.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Open during an import took %v", d)
+	}
+	if _, err := db2.Lookup(context.Background(), "Go", "example.com/m"); err != nil {
+		t.Errorf("Lookup during an import: %v", err)
+	}
 }
