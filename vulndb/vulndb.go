@@ -258,6 +258,17 @@ const maxAliasClosure = 1000
 // aliases), including the records of ids themselves, sorted by id. At most
 // 1000 records are returned.
 func (db *DB) Aliases(ctx context.Context, ids ...string) ([]*osv.Record, error) {
+	return db.aliases(ctx, nil, ids)
+}
+
+// aliases is Aliases of ids and of the ids of the known records, which it
+// returns as they are rather than reading and parsing them again.
+func (db *DB) aliases(ctx context.Context, known []*osv.Record, ids []string) ([]*osv.Record, error) {
+	have := make(map[string]*osv.Record, len(known))
+	for _, r := range known {
+		have[r.ID] = r
+		ids = append(ids, r.ID)
+	}
 	seen := map[string]bool{}
 	queue := append([]string(nil), ids...)
 	for len(queue) > 0 && len(seen) < maxAliasClosure {
@@ -290,9 +301,12 @@ func (db *DB) Aliases(ctx context.Context, ids ...string) ([]*osv.Record, error)
 	}
 	var recs []*osv.Record
 	for id := range seen {
-		r, err := db.Record(ctx, id)
-		if err != nil {
-			return nil, err
+		r, ok := have[id]
+		if !ok {
+			var err error
+			if r, err = db.Record(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 		if r != nil && !r.Withdrawn() {
 			recs = append(recs, r)
@@ -312,11 +326,7 @@ func (db *DB) Group(ctx context.Context, ecosystem, name string) ([]osv.Group, e
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(recs))
-	for i, r := range recs {
-		ids[i] = r.ID
-	}
-	all, err := db.Aliases(ctx, ids...)
+	all, err := db.aliases(ctx, recs, nil)
 	if err != nil {
 		return nil, err
 	}
