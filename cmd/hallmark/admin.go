@@ -100,7 +100,7 @@ func runAdmin(c *cli, args []string) error {
 	if len(pos) != wantArgs {
 		return usageErrorf("admin %s: want %d arguments, got %d", name, wantArgs, len(pos)).hint("run 'hallmark admin --help' for usage")
 	}
-	if name == "bootstrap" && (pf.server != "" || serverFromEnv()) {
+	if name == "bootstrap" && pf.serverURL() != "" {
 		return usageErrorf("admin bootstrap runs in-process on the data directory, not against a server").
 			hint("run it on the control plane's machine with --home; unset HALLMARK_SERVER")
 	}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -214,10 +213,7 @@ func (c *cli) checkLoggedAnchors(ctx context.Context, pf *planeFlags, tr *root.T
 	if err != nil {
 		return 0, err
 	}
-	server := pf.server
-	if server == "" {
-		server = os.Getenv("HALLMARK_SERVER")
-	}
+	server := pf.serverURL()
 	cl, _, _, err := logClientOf(tr, h, server)
 	if err != nil {
 		return 0, err
@@ -258,10 +254,7 @@ func (c *cli) auditTrust(ctx context.Context, pf *planeFlags, rootPath string) (
 	if rootPath != "" {
 		return trustroot.Load(rootPath)
 	}
-	server := pf.server
-	if server == "" {
-		server = os.Getenv("HALLMARK_SERVER")
-	}
+	server := pf.serverURL()
 	if server == "" {
 		h, err := home(pf.home)
 		if err != nil {
@@ -277,7 +270,7 @@ func (c *cli) auditTrust(ctx context.Context, pf *planeFlags, rootPath string) (
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/user"
+	"time"
 
 	"github.com/hallmark-dev/hallmark/api"
 	"github.com/hallmark-dev/hallmark/auth"
@@ -71,11 +72,7 @@ func (remote) Close() error { return nil }
 
 // connect returns the control plane pf names.
 func (c *cli) connect(ctx context.Context, pf *planeFlags) (conn, error) {
-	server := pf.server
-	if server == "" {
-		server = os.Getenv("HALLMARK_SERVER")
-	}
-	if server != "" {
+	if server := pf.serverURL(); server != "" {
 		u, err := url.Parse(server)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return nil, usageErrorf("server %q: want an http(s) URL such as https://hallmark.example.com", server)
@@ -85,7 +82,7 @@ func (c *cli) connect(ctx context.Context, pf *planeFlags) (conn, error) {
 			return nil, usageErrorf("HALLMARK_TOKEN is not set: the server needs a token").
 				hint("ask a security-admin for one ('hallmark admin token issue'), or give a CI job's OIDC ID token")
 		}
-		return remote{&api.Client{URL: server, Token: token, HTTP: http.DefaultClient}}, nil
+		return remote{&api.Client{URL: server, Token: token, HTTP: httpClient}}, nil
 	}
 	p, err := c.openPlane(ctx, pf)
 	if err != nil {
@@ -94,8 +91,18 @@ func (c *cli) connect(ctx context.Context, pf *planeFlags) (conn, error) {
 	return localConn(p)
 }
 
-// serverFromEnv reports whether HALLMARK_SERVER names a server.
-func serverFromEnv() bool { return os.Getenv("HALLMARK_SERVER") != "" }
+// serverURL is the server the flags name: --server, else $HALLMARK_SERVER;
+// "" for the data directory's control plane.
+func (pf *planeFlags) serverURL() string {
+	if pf.server != "" {
+		return pf.server
+	}
+	return os.Getenv("HALLMARK_SERVER")
+}
+
+// httpClient is the CLI's client of a control plane server: a server that
+// stops answering fails the command rather than hanging it.
+var httpClient = &http.Client{Timeout: 5 * time.Minute}
 
 // localConn calls p in-process as the local operator, named after the
 // operating-system user.
