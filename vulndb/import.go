@@ -367,7 +367,10 @@ func (in *input) hash(name string, data []byte) {
 	fmt.Fprintf(in.digest, "%s\x00%x\n", name, sum)
 }
 
-var errTooLarge = fmt.Errorf("record is more than %d bytes", osv.MaxSize)
+var (
+	errTooLarge    = fmt.Errorf("record is more than %d bytes", osv.MaxSize)
+	errNameRefused = fmt.Errorf("member name longer than %d bytes or holding a NUL byte", maxNameLen)
+)
 
 func (in *input) each(ctx context.Context, path string, record recordFunc, bad badFunc) error {
 	fi, err := os.Stat(path)
@@ -384,7 +387,7 @@ func (in *input) each(ctx context.Context, path string, record recordFunc, bad b
 	defer f.Close()
 	var magic [4]byte
 	n, _ := io.ReadFull(f, magic[:])
-	if n == 4 && string(magic[:]) == "PK\x03\x04" || n == 4 && string(magic[:]) == "PK\x05\x06" {
+	if m := string(magic[:n]); m == "PK\x03\x04" || m == "PK\x05\x06" {
 		return in.zip(ctx, path, f, fi.Size(), record, bad)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -457,7 +460,7 @@ func (in *input) zip(ctx context.Context, name string, f io.ReaderAt, size int64
 			return err
 		}
 		if len(zf.Name) > maxNameLen || strings.IndexByte(zf.Name, 0) >= 0 {
-			if err := bad(&RecordError{File: name, Member: fmt.Sprintf("%.64q...", zf.Name), Err: errors.New("absurd member name")}); err != nil {
+			if err := bad(&RecordError{File: name, Member: fmt.Sprintf("%.64q...", zf.Name), Err: errNameRefused}); err != nil {
 				return err
 			}
 			continue
