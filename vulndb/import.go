@@ -111,18 +111,8 @@ func (db *DB) Import(ctx context.Context, path, source string, warn func(error))
 	defer im.close()
 	in := &input{limits: db.Limits, digest: sha256.New()}
 	if err := in.parse(ctx, path, func(j *job) error {
-		switch {
-		case j.bad != nil:
+		if j.bad != nil {
 			warn(j.bad)
-			im.stats.Skipped++
-			return nil
-		case j.err != nil:
-			re := &RecordError{File: j.file, Member: j.member, Err: j.err}
-			var pe *osv.ParseError
-			if errors.As(j.err, &pe) {
-				re.ID = pe.ID
-			}
-			warn(re)
 			im.stats.Skipped++
 			return nil
 		}
@@ -145,8 +135,7 @@ type job struct {
 	file, member string
 	data         []byte
 	rec          *osv.Record
-	err          error        // from osv.Parse
-	bad          *RecordError // set if the input could not be read as a record
+	bad          *RecordError // set if the input could not be read or parsed as a record
 	done         chan struct{}
 }
 
@@ -163,7 +152,13 @@ func (in *input) parse(ctx context.Context, path string, use func(*job) error) e
 	for range workers {
 		wg.Go(func() {
 			for j := range work {
-				j.rec, j.err = osv.Parse(j.data)
+				var err error
+				if j.rec, err = osv.Parse(j.data); err != nil {
+					j.bad = &RecordError{File: j.file, Member: j.member, Err: err}
+					if pe := (*osv.ParseError)(nil); errors.As(err, &pe) {
+						j.bad.ID = pe.ID
+					}
+				}
 				close(j.done)
 			}
 		})
