@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -162,5 +163,34 @@ func TestCARotationInTrustedRoot(t *testing.T) {
 	leafAfter, _ := after.VerificationContent()
 	if bytes.Equal(leafBefore.Certificate().AuthorityKeyId, leafAfter.Certificate().AuthorityKeyId) {
 		t.Error("certificates before and after the rotation have the same issuer key")
+	}
+}
+
+// TestListBounds: lists inside requests are bounded, with errors that say so.
+func TestListBounds(t *testing.T) {
+	p, _ := planetest.New(t, controlplane.Options{})
+	many := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprint("p", i)
+		}
+		return out
+	}
+	claims := map[string]string{}
+	for i := range 33 {
+		claims[fmt.Sprint("c", i)] = "v"
+	}
+	for _, c := range []struct {
+		op   api.Op
+		req  any
+		want string
+	}{
+		{api.RestrictKey, &api.KeyRequest{Nonce: api.Nonce(), Name: "default", Projects: many(257)}, "at most 256"},
+		{api.IssueToken, &api.TokenRequest{Nonce: api.Nonce(), Subject: "s", Role: "auditor", Scopes: many(100)}, "there are only"},
+		{api.AddBinding, &api.Binding{Nonce: api.Nonce(), Issuer: "https://i.example", Audience: "a", Claims: claims, Project: "default", Role: "builder"}, "at most 32"},
+	} {
+		if _, err := planetest.Call[api.Empty](p, planetest.Local, c.op, c.req); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.op.Name, err, c.want)
+		}
 	}
 }

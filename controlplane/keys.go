@@ -224,7 +224,13 @@ type namedBackend struct {
 	name string
 }
 
+// maxKeyProjects bounds the projects one key is restricted to.
+const maxKeyProjects = 256
+
 func (p *Plane) checkProjects(ctx context.Context, projects []string) error {
+	if len(projects) > maxKeyProjects {
+		return api.Errorf(http.StatusBadRequest, "%d projects: a key is restricted to at most %d", len(projects), maxKeyProjects)
+	}
 	for _, pr := range projects {
 		if err := p.project(ctx, pr); err != nil {
 			return err

@@ -19,6 +19,9 @@ import (
 	"github.com/hallmark-dev/hallmark/state"
 )
 
+// maxClaims bounds the claims an OIDC binding requires.
+const maxClaims = 32
+
 // Token lifetimes.
 const (
 	DefaultTokenTTL = 90 * 24 * time.Hour
@@ -187,6 +190,9 @@ func (p *Plane) checkRole(ctx context.Context, roleName, project string) (auth.R
 }
 
 func checkScopes(scopes []string) ([]string, error) {
+	if len(scopes) > len(auth.Actions()) {
+		return nil, api.Errorf(http.StatusBadRequest, "%d scopes: there are only %d actions", len(scopes), len(auth.Actions()))
+	}
 	var out []string
 	for _, s := range scopes {
 		if !slices.Contains(auth.Actions(), auth.Action(s)) {
@@ -285,6 +291,9 @@ func (p *Plane) addBinding(ctx context.Context, who auth.Principal, req *api.Bin
 	role, project, err := p.checkRole(ctx, req.Role, req.Project)
 	if err != nil {
 		return nil, err
+	}
+	if len(req.Claims) > maxClaims {
+		return nil, api.Errorf(http.StatusBadRequest, "%d claims: a binding names at most %d", len(req.Claims), maxClaims)
 	}
 	b := auth.Binding{Issuer: req.Issuer, Audience: req.Audience, Claims: req.Claims, Project: project, Role: role}
 	if err := auth.ValidateBinding(b); err != nil {
