@@ -155,7 +155,8 @@ func (in *input) parse(ctx context.Context, path string, use func(*job) error) e
 				var err error
 				if j.rec, err = osv.Parse(j.data); err != nil {
 					j.bad = &RecordError{File: j.file, Member: j.member, Err: err}
-					if pe := (*osv.ParseError)(nil); errors.As(err, &pe) {
+					var pe *osv.ParseError
+					if errors.As(err, &pe) {
 						j.bad.ID = pe.ID
 					}
 				}
