@@ -10,7 +10,7 @@
 //   - SQLite (the embedded default, modernc.org/sqlite, pure Go), named
 //     "sqlite:PATH" or by a plain file path. The file is created mode 0600 if
 //     missing (SQLite gives its -wal and -shm files the same mode). Connections
-//     run with journal_mode=WAL, synchronous=FULL (every commit is fsync'd),
+//     run in WAL mode (set once per file), synchronous=FULL (every commit is fsync'd),
 //     foreign_keys=on and a busy_timeout, so several processes can share a
 //     file. All writes go through one connection that begins its
 //     transactions IMMEDIATE; reads use a separate pool of query_only
@@ -306,8 +306,11 @@ func openSQLite(path string) (*DB, error) {
 	f.Close()
 	// A file: URI, so that SQLite reads the path percent-decoded and no
 	// character of it can be taken for a parameter.
-	dsn := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) +
-		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
+	file := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?_pragma=busy_timeout(10000)"
+	if err := setWAL(file); err != nil {
+		return nil, fmt.Errorf("state: sqlite: %s: %w", path, err)
+	}
+	dsn := file + "&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
 	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("state: sqlite: %w", err)
@@ -321,6 +324,31 @@ func openSQLite(path string) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	return &DB{d: sqliteDialect, w: w, r: r}, nil
+}
+
+// setWAL puts the database file in WAL mode, which the file keeps. It is
+// set once here rather than by every connection: switching needs the file to
+// itself, and SQLite refuses at once (SQLITE_BUSY, without waiting on its
+// busy timeout) when several processes or connections open a new file
+// together, so it is retried for up to ten seconds.
+func setWAL(dsn string) error {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var mode string
+		err := db.QueryRow("PRAGMA journal_mode=WAL").Scan(&mode)
+		switch {
+		case err == nil && strings.EqualFold(mode, "wal"):
+			return nil
+		case err == nil:
+			return fmt.Errorf("journal mode is %q, not WAL", mode)
+		case !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline):
+			return fmt.Errorf("setting WAL mode: %w", err)
+		}
+	}
 }
 
 // migrate brings the schema up to date, one transaction per migration.
