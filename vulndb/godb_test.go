@@ -16,13 +16,30 @@ import (
 	"github.com/hallmark-dev/hallmark/osv"
 )
 
-const goDBArchive = "/work/shared/data/go-vulndb-osv.tgz"
+// goDBRecords is the number of records in the archive of goDBArchive.
+const goDBRecords = 4291
+
+// goDBArchive returns the path of the Go vulnerability database's archive,
+// data/go-vulndb-osv.tgz in the directory $HALLMARK_SHARED, else in
+// ../../shared (the checkout's neighbour), or skips tb if it is absent.
+func goDBArchive(tb testing.TB) string {
+	tb.Helper()
+	shared := os.Getenv("HALLMARK_SHARED")
+	if shared == "" {
+		shared = filepath.Join("..", "..", "shared")
+	}
+	p := filepath.Join(shared, "data", "go-vulndb-osv.tgz")
+	if _, err := os.Stat(p); err != nil {
+		tb.Skipf("Go vulnerability database not available: %v", err)
+	}
+	return p
+}
 
 // goDB extracts the Go vulnerability database's records into a temporary
 // directory, or skips tb if the archive is absent.
 func goDB(tb testing.TB) string {
 	tb.Helper()
-	f, err := os.Open(goDBArchive)
+	f, err := os.Open(goDBArchive(tb))
 	if err != nil {
 		tb.Skipf("Go vulnerability database not available: %v", err)
 	}
@@ -71,11 +88,17 @@ func TestImportGoDB(t *testing.T) {
 			recs = append(recs, r)
 		}
 	}
-	for _, kind := range []string{"dir", "zip"} {
+	if len(ents) != goDBRecords {
+		t.Errorf("the archive holds %d records, want %d", len(ents), goDBRecords)
+	}
+	for _, kind := range []string{"dir", "zip", "tgz"} {
 		t.Run(kind, func(t *testing.T) {
 			path := dir
-			if kind == "zip" {
+			switch kind {
+			case "zip":
 				path = writeZip(t, dirMembers(t, dir)...)
+			case "tgz":
+				path = goDBArchive(t)
 			}
 			checkGoDB(t, path, len(ents), recs)
 		})
@@ -134,20 +157,32 @@ func checkGoDB(t *testing.T, path string, files int, recs []*osv.Record) {
 	}
 }
 
+// BenchmarkImportGoDB imports the Go vulnerability database from a
+// directory, a ZIP archive and the .tgz as published, each into a new
+// database.
 func BenchmarkImportGoDB(b *testing.B) {
 	dir := goDB(b)
-	for b.Loop() {
-		b.StopTimer()
-		db, err := Open(filepath.Join(b.TempDir(), "vuln.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		if _, err := db.Import(context.Background(), dir, "go", nil); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		db.Close()
-		b.StartTimer()
+	paths := map[string]string{"dir": dir, "zip": writeZip(b, dirMembers(b, dir)...), "tgz": goDBArchive(b)}
+	for _, kind := range []string{"dir", "zip", "tgz"} {
+		b.Run(kind, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				db, err := Open(filepath.Join(b.TempDir(), "vuln.db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				st, err := db.Import(context.Background(), paths[kind], "go", nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if st.Read+st.Skipped != goDBRecords {
+					b.Fatalf("imported %+v, want %d records", st, goDBRecords)
+				}
+				b.StopTimer()
+				db.Close()
+				b.StartTimer()
+			}
+		})
 	}
 }

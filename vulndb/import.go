@@ -1,8 +1,11 @@
 package vulndb
 
 import (
+	"archive/tar"
 	"archive/zip"
+	"bufio"
 	"cmp"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -16,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,12 +29,13 @@ import (
 
 // Limits bound one import.
 type Limits struct {
-	// Entries is the most files (directory import) or ZIP members
+	// Entries is the most files (directory import) or ZIP or tar members
 	// (archive import) an import may hold, counting all members of an
 	// archive, not only *.json ones.
 	Entries int
 	// Bytes is the most bytes an import may read in total, counted as
-	// actually read or decompressed, not as declared.
+	// actually read or decompressed, not as declared. For a tar archive
+	// that is its whole stream, headers and skipped members included.
 	Bytes int64
 }
 
@@ -42,14 +47,14 @@ var DefaultLimits = Limits{Entries: 2_000_000, Bytes: 16 << 30}
 // ErrLimit is wrapped by the error of an import that exceeds its Limits.
 var ErrLimit = errors.New("import limit exceeded")
 
-// maxNameLen bounds ZIP member names.
+// maxNameLen bounds archive member names.
 const maxNameLen = 1024
 
 // RecordError is a record skipped by an import, passed to its warn
 // callback.
 type RecordError struct {
-	File   string // the file read: the record's file or the ZIP archive
-	Member string // the ZIP member name, "" outside archives
+	File   string // the file read: the record's file or the archive
+	Member string // the ZIP or tar member name, "" outside archives
 	ID     string // the record id, "" if it could not be read
 	Err    error  // an *osv.ParseError, or why the record was not read
 }
@@ -78,14 +83,22 @@ type Stats struct {
 	Skipped   int // bad records, reported to warn
 }
 
-// Import imports the OSV records at path (a JSON file, a directory tree of
-// *.json files, or a ZIP archive), attributing them to source, in one
+// Import imports the OSV records at path (a JSON file, possibly
+// gzip-compressed, a directory tree of *.json files, a ZIP archive, or a tar
+// archive, possibly gzip-compressed), attributing them to source, in one
 // transaction. Bad records are reported to warn (which may be nil) as
 // *RecordError values and skipped. See the package documentation for the
 // guarantees.
-func (db *DB) Import(ctx context.Context, path, source string, warn func(error)) (st Stats, err error) {
+func (db *DB) Import(ctx context.Context, path, source string, warn func(error)) (Stats, error) {
+	st, _, err := db.importDigest(ctx, path, source, warn)
+	return st, err
+}
+
+// importDigest is Import, also returning the digest it stored for the
+// source.
+func (db *DB) importDigest(ctx context.Context, path, source string, warn func(error)) (st Stats, digest string, err error) {
 	if source == "" {
-		return st, fmt.Errorf("vulndb: import %s: empty source name", path)
+		return st, "", fmt.Errorf("vulndb: import %s: empty source name", path)
 	}
 	if warn == nil {
 		warn = func(error) {}
@@ -97,7 +110,7 @@ func (db *DB) Import(ctx context.Context, path, source string, warn func(error))
 	}()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return st, err
+		return st, "", err
 	}
 	defer func() {
 		if err != nil {
@@ -106,7 +119,7 @@ func (db *DB) Import(ctx context.Context, path, source string, warn func(error))
 	}()
 	im, err := newImporter(ctx, tx, source)
 	if err != nil {
-		return st, err
+		return st, "", err
 	}
 	defer im.close()
 	in := &input{limits: db.Limits, digest: sha256.New()}
@@ -119,15 +132,16 @@ func (db *DB) Import(ctx context.Context, path, source string, warn func(error))
 		im.stats.Read++
 		return im.put(j.rec, j.data)
 	}); err != nil {
-		return st, err
+		return st, "", err
 	}
-	if err := im.finish(hex.EncodeToString(in.digest.Sum(nil))); err != nil {
-		return st, err
+	digest = "sha256:" + hex.EncodeToString(in.digest.Sum(nil))
+	if err := im.finish(digest); err != nil {
+		return st, "", err
 	}
 	if err := tx.Commit(); err != nil {
-		return st, err
+		return st, "", err
 	}
-	return im.stats, nil
+	return im.stats, digest, nil
 }
 
 // job is one input of an import: a record read and parsed, or a bad one.
@@ -309,7 +323,7 @@ func (im *importer) put(r *osv.Record, data []byte) error {
 func (im *importer) finish(digest string) error {
 	if _, err := im.tx.ExecContext(im.ctx, `INSERT INTO sources (name, imported, count, digest) VALUES (?, ?, 0, ?)
 		ON CONFLICT (name) DO UPDATE SET imported = excluded.imported, digest = excluded.digest`,
-		im.source, time.Now().UTC().Format(time.RFC3339Nano), "sha256:"+digest); err != nil {
+		im.source, time.Now().UTC().Format(time.RFC3339Nano), digest); err != nil {
 		return fmt.Errorf("source %s: %w", im.source, err)
 	}
 	if _, err := im.tx.ExecContext(im.ctx, `UPDATE sources SET count = (SELECT COUNT(*) FROM records WHERE records.source = sources.name)`); err != nil {
@@ -381,15 +395,149 @@ func (in *input) each(ctx context.Context, path string, record recordFunc, bad b
 		return err
 	}
 	defer f.Close()
-	var magic [4]byte
-	n, _ := io.ReadFull(f, magic[:])
-	if m := string(magic[:n]); m == "PK\x03\x04" || m == "PK\x05\x06" {
+	var head [tarBlock]byte
+	n, _ := io.ReadFull(f, head[:])
+	m := string(head[:min(n, 4)])
+	if m == "PK\x03\x04" || m == "PK\x05\x06" {
 		return in.zip(ctx, path, f, fi.Size(), record, bad)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
+	switch {
+	case strings.HasPrefix(m, "\x1f\x8b"):
+		return in.gzip(ctx, path, f, record, bad)
+	case isTarHeader(head[:n]):
+		return in.tar(ctx, path, bufio.NewReaderSize(f, 64<<10), record, bad)
+	}
 	return in.file(path, filepath.Base(path), f, record, bad)
+}
+
+// gzip reads a gzip-compressed file: a tar archive, if the decompressed
+// stream begins with a tar header, else one record.
+func (in *input) gzip(ctx context.Context, name string, f io.Reader, record recordFunc, bad badFunc) error {
+	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 64<<10))
+	if err != nil {
+		return err // "gzip: invalid header"
+	}
+	defer zr.Close()
+	br := bufio.NewReaderSize(zr, 64<<10)
+	if block, _ := br.Peek(tarBlock); !isTarHeader(block) {
+		return in.file(name, filepath.Base(name), br, record, bad)
+	}
+	return in.tar(ctx, name, br, record, bad)
+}
+
+// tarBlock is the size of a tar header and of the units of member data.
+const tarBlock = 512
+
+// isTarHeader reports whether b begins with a tar header block: one whose
+// checksum field matches its bytes, or a block of zeros (an empty
+// archive's end).
+func isTarHeader(b []byte) bool {
+	if len(b) < tarBlock {
+		return false
+	}
+	b = b[:tarBlock]
+	field := strings.Trim(string(b[148:156]), " \x00")
+	want, err := strconv.ParseUint(field, 8, 32)
+	if err != nil {
+		return !slices.ContainsFunc(b, func(c byte) bool { return c != 0 })
+	}
+	// The sum of the block's bytes with the checksum field as spaces,
+	// unsigned as POSIX says, or signed as some old writers computed it.
+	var unsigned, signed int64
+	for i, c := range b {
+		if i >= 148 && i < 156 {
+			c = ' '
+		}
+		unsigned += int64(c)
+		signed += int64(int8(c))
+	}
+	return int64(want) == unsigned || int64(want) == signed
+}
+
+// countReader counts the bytes read through it against the import's
+// Bytes limit.
+type countReader struct {
+	r  io.Reader
+	in *input
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if cerr := c.in.count(int64(n)); cerr != nil {
+		return n, cerr
+	}
+	return n, err
+}
+
+// tar reads a tar stream in archive order. Every byte of the stream counts
+// against the Bytes limit, since skipping a member means decompressing it;
+// an error of the stream (truncated, corrupt, over a limit) fails the
+// import, as a stream cannot be resynchronized.
+func (in *input) tar(ctx context.Context, name string, r io.Reader, record recordFunc, bad badFunc) error {
+	cr := &countReader{r: r, in: in}
+	tr := tar.NewReader(cr)
+	last := ""
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if last == "" {
+				return fmt.Errorf("first member: %w", err)
+			}
+			return fmt.Errorf("member after %s: %w", last, err)
+		}
+		if err := in.entry(); err != nil {
+			return err
+		}
+		if len(h.Name) > maxNameLen || strings.IndexByte(h.Name, 0) >= 0 {
+			last = fmt.Sprintf("%.64q...", h.Name)
+			if err := bad(&RecordError{File: name, Member: last, Err: errNameRefused}); err != nil {
+				return err
+			}
+			continue
+		}
+		last = h.Name
+		// Directories, links and devices are ignored.
+		if h.Typeflag != tar.TypeReg || !strings.HasSuffix(h.Name, ".json") {
+			continue
+		}
+		if h.Size > osv.MaxSize {
+			// Its data is skipped (and counted) by the next Next.
+			if err := bad(&RecordError{File: name, Member: h.Name, Err: errTooLarge}); err != nil {
+				return err
+			}
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(tr, osv.MaxSize+1))
+		if err != nil {
+			return fmt.Errorf("%s: %w", h.Name, err)
+		}
+		in.hash(h.Name, data)
+		if len(data) > osv.MaxSize {
+			if err := bad(&RecordError{File: name, Member: h.Name, Err: errTooLarge}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := record(name, h.Name, data); err != nil {
+			return err
+		}
+	}
+	// Read the stream to its end (the archive's padding), so that a
+	// gzip stream is checked against its trailer's CRC-32 and length and a
+	// truncated one fails.
+	if _, err := io.Copy(io.Discard, cr); err != nil {
+		return fmt.Errorf("after the end of the tar archive: %w", err)
+	}
+	return nil
 }
 
 // file reads one record file; name is its path, for messages, and key its

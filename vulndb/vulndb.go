@@ -1,6 +1,8 @@
 // Package vulndb is the local vulnerability database: OSV records imported
-// from files, directories or the OSV per-ecosystem all.zip exports into one
-// SQLite file, and looked up by package. It is what `hallmark db import`,
+// from files, directories, tar archives or the OSV per-ecosystem all.zip
+// exports into one SQLite file, and looked up by package. [DB.Update]
+// downloads the exports from osv.dev (resumable, verified) and imports
+// them. It is what `hallmark db import`, `hallmark db update`,
 // `hallmark db status` and `hallmark scan` use.
 //
 // # Storage
@@ -22,14 +24,21 @@
 // "Debian:12"); aliases one row per alias. sources.count is the number of
 // records whose latest accepted version came from that source, imported the
 // time of its last import, digest "sha256:" and the hex SHA-256 over the
-// names and contents of the inputs read by that import.
+// names and contents of the inputs read by that import, in read order.
 //
 // # Import guarantees
 //
 // [DB.Import] reads one OSV JSON file, a directory tree of *.json files
 // (walked in lexical order; symbolic links and other non-regular files
-// are ignored), or a ZIP archive (recognized by its content, not its name)
-// whose *.json members are records. Each record is parsed with [osv.Parse].
+// are ignored), a ZIP archive whose *.json members are records (read in
+// name order), or a tar archive whose regular *.json members are records
+// (read in archive order; directories, links and other members are
+// ignored), as the Go vulnerability database's data/osv/GO-*.json are
+// published. A file is recognized by its content, not its name: a ZIP by
+// its signature, a tar by its first header's checksum; a gzip-compressed
+// file (.tgz, .tar.gz, .json.gz) is a tar archive if its decompressed
+// content begins with a tar header, else one record. Each record is parsed
+// with [osv.Parse].
 //
 //   - Atomic: an import is one transaction; it commits entirely or, on
 //     any error (I/O, limits, cancellation), not at all.
@@ -44,21 +53,38 @@
 //
 // # Limits
 //
-// [Limits] bound one import: the number of inputs (files or ZIP members,
-// [DefaultLimits].Entries) and the total bytes actually decompressed or read
-// ([DefaultLimits].Bytes); a member's declared size is not trusted, each
-// is read through a limit of osv.MaxSize+1 bytes. Exceeding Entries or
-// Bytes fails the import. ZIP members are never extracted to disk, so their
-// names cannot escape anywhere, but names longer than 1024 bytes or holding
-// a NUL byte are refused with a warning, and members that are directories
-// or do not end in ".json" are ignored.
+// [Limits] bound one import: the number of inputs (files, ZIP or tar
+// members, [DefaultLimits].Entries) and the total bytes actually
+// decompressed or read ([DefaultLimits].Bytes; for a tar archive its
+// whole decompressed stream, skipped members included); a member's
+// declared size is not trusted, each is read through a limit of
+// osv.MaxSize+1 bytes. Exceeding Entries or Bytes fails the import.
+// Archive members are never extracted to disk (a tar archive is read as a
+// stream), so their names cannot escape anywhere, but names longer than
+// 1024 bytes or holding a NUL byte are refused with a warning, and members
+// that are directories or do not end in ".json" are ignored. A ZIP member
+// that does not decompress (bad CRC-32, bad deflate stream) is a bad
+// record; a tar or gzip stream that does not (truncated, bad gzip
+// checksum) fails the import, since a stream cannot be resynchronized.
 //
 // # Errors
 //
-// Errors name the package and the place: "vulndb: import data.zip: ...".
-// Warnings passed to the callback are *[RecordError] values, wrapping the
+// Errors name the package and the place: "vulndb: import data.zip: ...",
+// "vulndb: import go.tgz: data/osv/GO-2024-3228.json: unexpected EOF",
+// "vulndb: update PyPI: GET https://...: 404 Not Found: ...". Warnings
+// passed to the callback are *[RecordError] values, wrapping the
 // *osv.ParseError when the record did not parse. An import that exceeds a
 // limit fails with an error wrapping [ErrLimit].
+//
+// # Updates
+//
+// [DB.Update] downloads BaseURL/<ecosystem>/all.zip for each ecosystem
+// into a cache directory beside the database, resuming an interrupted
+// download with a Range request, verifies the complete file (length, the
+// MD5 and CRC-32C of the storage bucket's x-goog-hash header, ZIP
+// structure) before it imports anything, and asks with If-None-Match
+// whether an export changed before downloading it again. The
+// documentation of Update details the files and the protocol.
 package vulndb
 
 import (
@@ -69,6 +95,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hallmark-dev/hallmark/osv"
@@ -120,7 +147,9 @@ var schema = []string{
 // concurrent use; imports are serialized, and lookups read the last
 // committed state.
 type DB struct {
-	w, r *sql.DB
+	w, r     *sql.DB
+	path     string     // the file's absolute path
+	updateMu sync.Mutex // serializes Update
 	// Limits bound each Import; Open sets DefaultLimits.
 	Limits Limits
 }
@@ -148,7 +177,7 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("vulndb: open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
-	db := &DB{w: w, Limits: DefaultLimits}
+	db := &DB{w: w, path: abs, Limits: DefaultLimits}
 	ctx := context.Background()
 	var version int
 	if err := w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
