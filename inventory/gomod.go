@@ -3,6 +3,7 @@ package inventory
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -40,10 +41,18 @@ type goModule struct {
 func parseGoMod(rel string, data []byte, sumRel string, sum []byte) (*goModule, error) {
 	f, err := modfile.Parse(rel, data, nil)
 	if err != nil {
+		var list modfile.ErrorList
+		if errors.As(err, &list) && len(list) > 0 {
+			// Report the first error at its line, without the file
+			// name and position the Warning already carries.
+			e := list[0]
+			e.Filename, e.Pos = "", modfile.Position{}
+			return nil, &lineError{line: list[0].Pos.Line, msg: "go.mod: " + e.Error()}
+		}
 		return nil, fmt.Errorf("go.mod: %w", err)
 	}
 	if f.Module == nil || f.Module.Mod.Path == "" {
-		return nil, fmt.Errorf("go.mod: %s: no module directive", rel)
+		return nil, errors.New("go.mod: no module directive")
 	}
 	m := &goModule{path: f.Module.Mod.Path}
 
@@ -100,6 +109,14 @@ func parseGoMod(rel string, data []byte, sumRel string, sum []byte) (*goModule, 
 	}
 	return m, nil
 }
+
+// lineError is an error at a line of the file a Warning names.
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return e.msg }
 
 // applyReplace returns what mod becomes under the replace directives, and
 // false when it is replaced by a directory. A replace naming a version

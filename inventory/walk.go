@@ -359,6 +359,10 @@ func runJob(j job, opts Options) result {
 			r.warnings[len(r.warnings)-1].Path = sumRel
 		}
 		m, err := parseGoMod(j.rel, data, sumRel, sum)
+		if le := (*lineError)(nil); errors.As(err, &le) {
+			r.warnings = append(r.warnings, Warning{Path: j.rel, Line: le.line, Msg: le.msg})
+			return r
+		}
 		if err != nil {
 			return warn("%s", errMsg(err))
 		}
