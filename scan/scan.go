@@ -292,6 +292,12 @@ func Scan(ctx context.Context, db *vulndb.DB, inv *inventory.Inventory, opts Opt
 	}
 	rep.Components = len(todo)
 
+	// Components no file declares (Go's stdlib) are placed in the
+	// subject's file (go.mod), so that every finding has a location.
+	subjectFile := ""
+	if len(inv.Subject.Locations) > 0 {
+		subjectFile = inv.Subject.Locations[0]
+	}
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -308,7 +314,7 @@ func Scan(ctx context.Context, db *vulndb.DB, inv *inventory.Inventory, opts Opt
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				results[j], errs[j] = lookup(ctx, db, &inv.Components[todo[j]])
+				results[j], errs[j] = lookup(ctx, db, &inv.Components[todo[j]], subjectFile)
 				if errs[j] != nil {
 					cancel()
 				}
@@ -381,7 +387,7 @@ func queryVersion(c *inventory.Component) (string, bool) {
 }
 
 // lookup finds the vulnerabilities of one component.
-func lookup(ctx context.Context, db *vulndb.DB, c *inventory.Component) (lookupResult, error) {
+func lookup(ctx context.Context, db *vulndb.DB, c *inventory.Component, defaultFile string) (lookupResult, error) {
 	var res lookupResult
 	eco := string(c.Ecosystem)
 	groups, err := db.Group(ctx, eco, c.Name)
@@ -427,6 +433,9 @@ func lookup(ctx context.Context, db *vulndb.DB, c *inventory.Component) (lookupR
 			continue
 		}
 		f, warns := vulnFinding(g, from, c, version, hadV)
+		if f.Location.Path == "" {
+			f.Location.Path = defaultFile
+		}
 		res.findings = append(res.findings, f)
 		res.warnings = append(res.warnings, warns...)
 	}

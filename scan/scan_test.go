@@ -116,6 +116,7 @@ func TestScan(t *testing.T) {
 			Fixed:       "1.22.2",
 			Severity:    Unknown,
 			Records:     []string{"GO-2099-0002"},
+			Location:    Location{Path: "go.mod"},
 			Fingerprint: fingerprint("vulnerability", "GO-2099-0002", "Go", "stdlib", "1.22.1"),
 		},
 		{
