@@ -19,6 +19,8 @@ const sniffLen = 64
 //
 //	ELF     "\x7fELF", class 1 or 2, data encoding 1 or 2
 //	PE      "MZ", e_lfanew (offset 0x3c) inside the file, "PE\x00\x00" there
+//	        (the Windows loader accepts a PE header overlapping the DOS header,
+//	        as size-optimised files have it, so any offset from 4 on counts)
 //	Mach-O  0xfeedface / 0xfeedfacf in either byte order (thin);
 //	        0xcafebabe / 0xcafebabf big-endian (universal) with 1 <= nfat_arch < 45
 //	        and the first slice inside the file
@@ -44,7 +46,7 @@ func sniff(r io.ReaderAt, size int64) string {
 			return ""
 		}
 		off := int64(binary.LittleEndian.Uint32(h[0x3c:]))
-		if off < 0x40 || off > size-4 {
+		if off < 4 || off > size-4 {
 			return ""
 		}
 		var sig [4]byte

@@ -58,7 +58,9 @@ type lockfileKind struct {
 }
 
 // lockfileKinds are the lockfile formats, tried in order.
-var lockfileKinds = []lockfileKind{}
+var lockfileKinds = []lockfileKind{
+	{match: func(n string) bool { return n == "package-lock.json" || n == "npm-shrinkwrap.json" }, parse: parseNPM},
+}
 
 func lockfileFor(name string) *lockfileKind {
 	for i := range lockfileKinds {
@@ -155,6 +157,15 @@ func Walk(ctx context.Context, root string, opts Options) (*Inventory, error) {
 	if !fi.IsDir() {
 		return walkFile(ctx, abs, fi, opts)
 	}
+	// A root that is a symbolic link to a directory is walked as that
+	// directory (WalkDir would not enter it); the subject keeps the
+	// link's name.
+	name := filepath.Base(abs)
+	if lfi, err := os.Lstat(abs); err == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+		if abs, err = filepath.EvalSymlinks(abs); err != nil {
+			return nil, fmt.Errorf("inventory: %w", err)
+		}
+	}
 
 	skip := make(map[string]bool)
 	for _, d := range append(slices.Clone(alwaysSkipped), opts.SkipDirs...) {
@@ -210,7 +221,7 @@ func Walk(ctx context.Context, root string, opts Options) (*Inventory, error) {
 	}
 	b := newBuilder()
 	b.warnings = warnings
-	b.assemble(ctx, abs, filepath.Base(abs), jobs, results)
+	b.assemble(ctx, abs, name, jobs, results)
 	inv := b.finish()
 	if opts.Licenses {
 		addLicenses(ctx, inv, abs, opts)

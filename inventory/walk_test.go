@@ -216,3 +216,15 @@ func TestVanished(t *testing.T) {
 		}
 	}
 }
+
+func TestSymlinkRoot(t *testing.T) {
+	root := writeTree(t, map[string]string{"real/go.mod": "module example.com/app\n\ngo 1.22.0\n"})
+	link := filepath.Join(root, "link")
+	if err := os.Symlink(filepath.Join(root, "real"), link); err != nil {
+		t.Skipf("cannot make symbolic links here: %v", err)
+	}
+	inv := walk(t, link, Options{})
+	if inv.Subject.PURL != "pkg:golang/example.com/app" || len(inv.Components) != 1 {
+		t.Errorf("root linked to a directory: subject %s, components\n%s", inv.Subject.PURL, summary(inv))
+	}
+}
