@@ -342,8 +342,12 @@ func sarifLevel(s Severity) string {
 // id (sorted), one result per finding in Report order. A rule's properties
 // hold "security-severity" (the highest CVSS base score, as a string, when
 // known), "aliases" and "tags"; its help names the fixed versions. A
-// result's partialFingerprints hold "hallmark/v1": the Fingerprint. The
-// output depends only on the report and the hallmark version.
+// result's partialFingerprints hold "hallmark/v1": the Fingerprint; its
+// level is error for critical and high, warning for medium and unknown,
+// note for low and none; its location is the finding's file (else the
+// subject's), at its line or line 1. Findings without a CVSS score (malicious
+// packages among them) have no security-severity, and GitHub then ranks them
+// by level. The output depends only on the report and the hallmark version.
 func (r *Report) WriteSARIF(w io.Writer) error {
 	log := sarifLog{Schema: sarifSchema, Version: "2.1.0"}
 	run := sarifRun{
@@ -375,10 +379,15 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 			Message:             sarifMessage{Text: resultMessage(f)},
 			PartialFingerprints: map[string]string{"hallmark/v1": f.Fingerprint},
 		}
-		if f.Location.Path != "" {
+		// GitHub code scanning wants a location for every result.
+		uri := f.Location.Path
+		if uri == "" && len(r.Subject.Locations) > 0 {
+			uri = r.Subject.Locations[0]
+		}
+		if uri != "" {
 			line := max(f.Location.Line, 1)
 			res.Locations = []sarifLocation{{PhysicalLocation: &sarifPhysicalLocation{
-				ArtifactLocation: &sarifArtifactLocation{URI: f.Location.Path},
+				ArtifactLocation: &sarifArtifactLocation{URI: uri},
 				Region:           &sarifRegion{StartLine: line, StartColumn: f.Location.Column},
 			}}}
 		}

@@ -184,7 +184,10 @@ type Finding struct {
 	CVSS3    *Score   `json:"cvss_v3,omitempty"`
 	CVSS4    *Score   `json:"cvss_v4,omitempty"`
 	// Records are the ids of the database records the finding comes from, sorted.
-	Records  []string `json:"records,omitempty"`
+	Records []string `json:"records,omitempty"`
+	// Location is, for a vulnerability, the first file that declares the
+	// component (its lockfile or go.mod), else the subject's first file;
+	// for hardening the binary; for SAST the reported file, line, column.
 	Location Location `json:"location,omitzero"`
 	// Reachability is Called, Imported, Required, or "" when not known.
 	Reachability string `json:"reachability,omitempty"`
