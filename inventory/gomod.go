@@ -37,7 +37,10 @@ type goModule struct {
 // there is one, else the "go" directive's. osv-scalibr passes a go
 // directive such as "1.21" through unchanged, which its SEMVER comparison
 // reads as 1.21.0; this package writes the canonical "1.21.0" (osv.GoVersion),
-// so the same OSV records match.
+// so the same OSV records match. (The go directive is only the oldest
+// release the module accepts; osv-scanner 2.4 is reported to make scanning
+// it opt-in, "ScanGoModVersion". Callers that want the release actually
+// used should prefer the stdlib of the binaries built.)
 func parseGoMod(rel string, data []byte, sumRel string, sum []byte) (*goModule, error) {
 	f, err := modfile.Parse(rel, data, nil)
 	if err != nil {

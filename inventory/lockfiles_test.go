@@ -51,3 +51,73 @@ func TestWalkFindsLockfiles(t *testing.T) {
 		}
 	}
 }
+
+func TestWalkFindsPythonLockfiles(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"requirements.txt":          "Requests==2.31.0\n",
+		"requirements-dev.txt":      "pytest==8.0.0\n",
+		"docs/requirements_doc.txt": "sphinx==7.2.6\nrequests==2.31.0\n",
+		"requirements.in":           "flask\n",
+		"notes.txt":                 "django==1.0\n",
+		"svc/poetry.lock": `[[package]]
+name = "urllib3"
+version = "2.2.1"
+description = ""
+optional = false
+python-versions = ">=3.8"
+files = []
+
+[metadata]
+lock-version = "2.0"
+python-versions = "^3.11"
+content-hash = "0"
+`,
+	})
+	inv := walk(t, root, Options{})
+	want := lines(
+		"pkg:pypi/pytest@8.0.0 direct [requirements-dev.txt]",
+		"pkg:pypi/requests@2.31.0 direct [docs/requirements_doc.txt requirements.txt]",
+		"pkg:pypi/sphinx@7.2.6 direct [docs/requirements_doc.txt]",
+		"pkg:pypi/urllib3@2.2.1 direct [svc/poetry.lock]")
+	if got := summary(inv); got != want {
+		t.Errorf("components\n%s\nwant\n%s", got, want)
+	}
+	if inv.Subject.Ecosystem != "" {
+		t.Errorf("subject %+v: Python lockfiles name no subject", inv.Subject)
+	}
+	if c := inv.Component("pkg:pypi/requests@2.31.0"); c == nil || c.Ecosystem != PyPI || c.Name != "requests" {
+		t.Errorf("requests: %+v, want PyPI requests", c)
+	}
+}
+
+func TestWalkFindsCargoLock(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"Cargo.lock": `version = 3
+
+[[package]]
+name = "app"
+version = "0.1.0"
+dependencies = [
+ "serde",
+]
+
+[[package]]
+name = "serde"
+version = "1.0.197"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "3fb1c873e1b9b056a4dc4c0c198b24c3ffa059243875552b2bd0933b1aee4ce2"
+`,
+		"target/release/.fingerprint/x": "not an executable",
+	})
+	inv := walk(t, root, Options{})
+	if inv.Subject.Ecosystem != CratesIO || inv.Subject.Name != "app" {
+		t.Errorf("subject %+v, want the crate app of the Cargo.lock at the root", inv.Subject)
+	}
+	c := inv.Component("pkg:cargo/serde@1.0.197")
+	if c == nil || c.Ecosystem != CratesIO || !slices.Equal(c.Locations, []string{"Cargo.lock"}) {
+		t.Fatalf("serde: %+v\ncomponents\n%s", c, summary(inv))
+	}
+	if !slices.Contains(inv.Subject.DependsOn, c.PURL) {
+		t.Errorf("subject depends on %q, want serde", inv.Subject.DependsOn)
+	}
+}

@@ -60,6 +60,15 @@ type lockfileKind struct {
 // lockfileKinds are the lockfile formats, tried in order.
 var lockfileKinds = []lockfileKind{
 	{match: func(n string) bool { return n == "package-lock.json" || n == "npm-shrinkwrap.json" }, parse: parseNPM},
+	{match: isRequirementsFile, parse: parseRequirements},
+	{match: func(n string) bool { return n == "poetry.lock" }, parse: parsePoetryLock},
+	{match: func(n string) bool { return n == "Cargo.lock" }, parse: parseCargoLock},
+}
+
+// isRequirementsFile says whether name is a pip requirements file by the
+// usual naming: requirements.txt, requirements-dev.txt, requirements_test.txt.
+func isRequirementsFile(name string) bool {
+	return strings.HasPrefix(name, "requirements") && strings.HasSuffix(name, ".txt")
 }
 
 func lockfileFor(name string) *lockfileKind {
