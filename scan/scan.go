@@ -41,6 +41,13 @@
 // Hardening severities map one to one (high, medium, low); hardening info
 // notes are not findings, so Severity has no "info".
 //
+// # Reachability
+//
+// With Options.Govulncheck, Go findings get a Reachability from govulncheck
+// run over the module in Options.SourceDir against a temporary database of
+// the Go records found (see reach.go): called, imported or required. A
+// failing or timed-out govulncheck leaves it unknown, with a warning.
+//
 // Findings sort by severity, from critical down to none with unknown
 // between low and none, then by id, package URL, and location.
 //
@@ -60,11 +67,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	gocvss30 "github.com/pandatix/go-cvss/30"
 	gocvss31 "github.com/pandatix/go-cvss/31"
@@ -250,6 +259,14 @@ type Options struct {
 	Hardening bool
 	// Workers bounds the concurrent database lookups; 0 means GOMAXPROCS.
 	Workers int
+	// Govulncheck is the path of a govulncheck binary; "" leaves
+	// Reachability unknown. It runs in SourceDir, the Go module of the
+	// inventory, against a database of the Go records found, and must
+	// finish within GovulncheckTimeout (0: DefaultGovulncheckTimeout).
+	// When it fails the findings stay as they are, with a warning.
+	Govulncheck        string
+	SourceDir          string
+	GovulncheckTimeout time.Duration
 }
 
 // fingerprint hashes parts, separated by NUL bytes.
@@ -267,6 +284,7 @@ type lookupResult struct {
 	findings []Finding
 	warnings []string
 	unknown  map[string]int // ecosystem -> records that could not be evaluated
+	goRecs   []*osv.Record  // records of the Go findings, for govulncheck
 }
 
 // Scan looks every component of inv with an ecosystem up in db and returns
@@ -341,17 +359,28 @@ feed:
 		return nil, fmt.Errorf("scan: %w", err)
 	}
 	unknown := map[string]int{}
+	goRecs := map[string]*osv.Record{}
 	for _, res := range results {
+		for _, r := range res.goRecs {
+			goRecs[r.ID] = r
+		}
 		rep.Findings = append(rep.Findings, res.findings...)
 		rep.Warnings = append(rep.Warnings, res.warnings...)
 		for eco, n := range res.unknown {
 			unknown[eco] += n
 		}
 	}
-	for _, eco := range slices.Sorted(mapsKeys(unknown)) {
+	for _, eco := range slices.Sorted(maps.Keys(unknown)) {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf(
 			"scan: %s: %d advisory ranges could not be evaluated (version ordering of this ecosystem is not implemented); only their listed versions were matched",
 			eco, unknown[eco]))
+	}
+
+	if opts.Govulncheck != "" {
+		recs := slices.SortedFunc(maps.Values(goRecs), func(a, b *osv.Record) int { return strings.Compare(a.ID, b.ID) })
+		if err := reachability(ctx, opts, recs, rep.Findings); err != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("scan: reachability not known: %v", err))
+		}
 	}
 
 	if opts.Hardening {
@@ -359,16 +388,6 @@ feed:
 	}
 	rep.Sort()
 	return rep, nil
-}
-
-func mapsKeys(m map[string]int) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // queryVersion is the version of c as the OSV database spells it, and
@@ -434,6 +453,9 @@ func lookup(ctx context.Context, db *vulndb.DB, c *inventory.Component, defaultF
 				res.warnings = append(res.warnings, fmt.Sprintf("scan: %s %s %s: %v", eco, c.Name, c.Version, unknownErr))
 			}
 			continue
+		}
+		if c.Ecosystem == inventory.Go {
+			res.goRecs = append(res.goRecs, g.Records...)
 		}
 		f, warns := vulnFinding(g, from, c, version, hadV)
 		if f.Location.Path == "" {

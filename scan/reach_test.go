@@ -1,0 +1,124 @@
+package scan
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/hallmark-dev/hallmark/inventory"
+	"github.com/hallmark-dev/hallmark/osv"
+	"github.com/hallmark-dev/hallmark/vulndb"
+)
+
+// govulncheckPath finds a govulncheck binary, or skips t.
+func govulncheckPath(t *testing.T) string {
+	t.Helper()
+	var candidates []string
+	if dir := os.Getenv("HALLMARK_PEERS"); dir != "" {
+		candidates = append(candidates, filepath.Join(dir, "govulncheck"))
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		candidates = append(candidates, filepath.Join(home, ".cache", "hallmark-peers", "govulncheck"))
+	}
+	for _, c := range candidates {
+		if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() {
+			return c
+		}
+	}
+	t.Skipf("govulncheck not found in $HALLMARK_PEERS or ~/.cache/hallmark-peers (looked at %q): reachability not tested", candidates)
+	return ""
+}
+
+func TestReachability(t *testing.T) {
+	gvc := govulncheckPath(t)
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skipf("no go command: %v", err)
+	}
+	db, err := vulndb.Open(filepath.Join(t.TempDir(), "vuln.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Import(context.Background(), "testdata/reach/db", "reach", func(err error) { t.Error(err) }); err != nil {
+		t.Fatal(err)
+	}
+	// The module is copied out of testdata, where the go command ignores it.
+	mod := t.TempDir()
+	for _, name := range []string{"go.mod", "main.go"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "reach", "module", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(mod, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	goVersion := osv.GoVersion(runtime.Version())
+	inv := &inventory.Inventory{
+		Subject:    inventory.Component{Ecosystem: inventory.Go, Name: "example.com/reach", Locations: []string{"go.mod"}},
+		Components: []inventory.Component{{Ecosystem: inventory.Go, Name: "stdlib", Version: goVersion, PURL: "pkg:golang/stdlib@" + goVersion}},
+	}
+	t.Setenv("GOFLAGS", "-mod=mod")
+	t.Setenv("GOTOOLCHAIN", "local")
+	rep, err := Scan(context.Background(), db, inv, Options{Govulncheck: gvc, SourceDir: mod})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range rep.Warnings {
+		t.Errorf("warning: %s", w)
+	}
+	want := map[string]string{"GO-9999-0001": Called, "GO-9999-0002": Imported, "GO-9999-0003": Required}
+	if len(rep.Findings) != len(want) {
+		t.Fatalf("%d findings, want %d: %s", len(rep.Findings), len(want), dump(rep.Findings))
+	}
+	for _, f := range rep.Findings {
+		if f.Reachability != want[f.ID] {
+			t.Errorf("%s: reachability %q, want %q", f.ID, f.Reachability, want[f.ID])
+		}
+	}
+
+	// A govulncheck that fails leaves the findings and warns.
+	rep, err = Scan(context.Background(), db, inv, Options{Govulncheck: gvc, SourceDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 3 || rep.Findings[0].Reachability != "" {
+		t.Errorf("findings after a failed govulncheck: %s", dump(rep.Findings))
+	}
+	if len(rep.Warnings) != 1 || !strings.HasPrefix(rep.Warnings[0], "scan: reachability not known: ") {
+		t.Errorf("Warnings = %q", rep.Warnings)
+	}
+}
+
+func TestReadGovulncheck(t *testing.T) {
+	stream := `{"config": {"protocol_version": "v1.0.0"}}
+{"progress": {"message": "Scanning your code..."}}
+{"osv": {"id": "GO-1"}}
+{"finding": {"osv": "GO-1", "trace": [{"module": "m"}]}}
+{"finding": {"osv": "GO-1", "trace": [{"module": "m", "package": "m/p"}]}}
+{"finding": {"osv": "GO-1", "trace": [{"module": "m", "package": "m/p", "function": "F"}, {"module": "main"}]}}
+{"finding": {"osv": "GO-2", "trace": [{"module": "stdlib", "package": "net/smtp"}]}}
+{"finding": {"osv": "GO-3", "trace": [{"module": "n"}]}}
+{"finding": {"osv": "GO-4", "trace": []}}
+`
+	got, err := readGovulncheck(strings.NewReader(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[[2]string]string{{"GO-1", "m"}: Called, {"GO-2", "stdlib"}: Imported, {"GO-3", "n"}: Required}
+	if len(got) != len(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%v: %q, want %q", k, got[k], v)
+		}
+	}
+	if _, err := readGovulncheck(strings.NewReader(`{"finding": {"osv": 3}}`)); err == nil || !strings.Contains(err.Error(), "message 0") {
+		t.Errorf("bad stream: err = %v", err)
+	}
+}
