@@ -260,3 +260,22 @@ func TestMaxFileSize(t *testing.T) {
 		t.Errorf("files %+v, warnings %v; want the binary skipped with a warning", inv.Files, warningStrings(inv))
 	}
 }
+
+func TestForeignBinaryInTree(t *testing.T) {
+	bin := needDepbin(t)
+	root := t.TempDir()
+	copyFile(t, bin, filepath.Join(root, "tools", "depbin"), -1)
+	inv := walk(t, root, Options{})
+	if inv.Subject.Ecosystem != "" {
+		t.Errorf("subject %+v, want a generic one: the tree has no go.mod", inv.Subject)
+	}
+	main := inv.Component("pkg:golang/github.com/hallmark-dev/hallmark")
+	if main == nil || main.Scope != Direct || !slices.Equal(main.Locations, []string{"tools/depbin"}) {
+		t.Errorf("the binary's main module: %+v, want a direct component located in tools/depbin", main)
+	}
+	sum, size := sha256File(t, bin)
+	if len(inv.Files) != 1 || inv.Files[0].SHA256 != sum || inv.Files[0].Size != size ||
+		!slices.Contains(inv.Files[0].Components, "pkg:golang/github.com/hallmark-dev/hallmark") {
+		t.Errorf("files %+v", inv.Files)
+	}
+}
