@@ -64,7 +64,7 @@ func parseCargoLock(path string, data []byte) (*lockfile, error) {
 	}
 	lf := &lockfile{}
 	warn := func(format string, args ...any) {
-		lf.warnings = append(lf.warnings, Warning{Path: path, Msg: fmt.Sprintf(format, args...)})
+		npmWarn(lf, Warning{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	var pkgs []*cargoPkg
 	byName := make(map[string][]*cargoPkg)

@@ -133,13 +133,13 @@ type npmParser struct {
 }
 
 func (p *npmParser) warn(format string, args ...any) {
-	p.lf.warnings = append(p.lf.warnings, Warning{Path: p.path, Msg: fmt.Sprintf(format, args...)})
+	npmWarn(p.lf, Warning{Path: p.path, Msg: fmt.Sprintf(format, args...)})
 }
 
 // readPackages reads a version 2 or 3 "packages" map.
 func (p *npmParser) readPackages(pkgs map[string]json.RawMessage) {
 	for _, key := range slices.Sorted(maps.Keys(pkgs)) {
-		where := "packages[" + strconv.Quote(key) + "]"
+		where := "packages[" + strconv.Quote(npmTruncate(key, 200)) + "]"
 		var e struct {
 			Name                 string            `json:"name"`
 			Version              string            `json:"version"`
@@ -210,7 +210,7 @@ func (p *npmParser) readV1(prefix, where string, deps map[string]json.RawMessage
 		return
 	}
 	for _, folder := range slices.Sorted(maps.Keys(deps)) {
-		w := where + "[" + strconv.Quote(folder) + "]"
+		w := where + "[" + strconv.Quote(npmTruncate(folder, 200)) + "]"
 		var e struct {
 			Version      string                     `json:"version"`
 			Integrity    string                     `json:"integrity"`
@@ -303,7 +303,7 @@ func (p *npmParser) build() {
 			k := p.resolve("", name)
 			if k == "" {
 				if !p.root.optional[name] {
-					p.warn("packages[\"\"]: dependency %q is not in the lockfile", name)
+					p.warn("packages[\"\"]: dependency %q is not in the lockfile", npmTruncate(name, 200))
 				}
 				continue
 			}
@@ -353,7 +353,7 @@ func (p *npmParser) build() {
 			k := p.resolve(key, name)
 			if k == "" {
 				if !n.optional[name] {
-					p.warn("%s: dependency %q is not in the lockfile", n.where, name)
+					p.warn("%s: dependency %q is not in the lockfile", n.where, npmTruncate(name, 200))
 				}
 				continue
 			}
@@ -366,7 +366,7 @@ func (p *npmParser) build() {
 	p.lf.components = cs.list()
 	if p.root != nil && p.root.name != "" {
 		if !npmValidName(p.root.name) {
-			p.warn("root package name %q is not a valid npm name", p.root.name)
+			p.warn("root package name %q is not a valid npm name", npmTruncate(p.root.name, 200))
 			return
 		}
 		s := Component{Ecosystem: NPM, Name: p.root.name, Version: p.root.version,
@@ -382,7 +382,7 @@ func (p *npmParser) build() {
 // component makes the component of a node, or reports why it cannot.
 func (p *npmParser) component(n *npmNode) (Component, bool) {
 	if !npmValidName(n.name) {
-		p.warn("%s: %q is not a valid npm package name; skipped", n.where, n.name)
+		p.warn("%s: %q is not a valid npm package name; skipped", n.where, npmTruncate(n.name, 200))
 		return Component{}, false
 	}
 	v := n.version
@@ -549,6 +549,23 @@ func npmFieldError(err error) string {
 	return msg
 }
 
+// npmMaxWarnings bounds the warnings of one lockfile; a file with more
+// problems than that says so in one last warning.
+const npmMaxWarnings = 1000
+
+// npmWarn adds w to lf's warnings, up to npmMaxWarnings. The npm, Python
+// and Cargo parsers share it.
+func npmWarn(lf *lockfile, w Warning) {
+	switch n := len(lf.warnings); {
+	case n < npmMaxWarnings:
+		lf.warnings = append(lf.warnings, w)
+	case n == npmMaxWarnings:
+		lf.warnings = append(lf.warnings, Warning{Path: w.Path, Msg: fmt.Sprintf("over %d warnings; the rest are not shown", npmMaxWarnings)})
+	}
+}
+
+// npmTruncate shortens s to at most n bytes (and "...") on a UTF-8
+// boundary, for messages.
 func npmTruncate(s string, n int) string {
 	if len(s) <= n {
 		return s

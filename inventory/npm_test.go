@@ -284,3 +284,20 @@ func checkLockfile(t *testing.T, lf *lockfile) {
 		}
 	}
 }
+
+func TestLockfileWarningLimit(t *testing.T) {
+	var b strings.Builder
+	for i := range npmMaxWarnings + 50 {
+		fmt.Fprintf(&b, "pkg%d\n", i)
+	}
+	lf, err := parseRequirements("requirements.txt", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lf.components) != npmMaxWarnings+50 || len(lf.warnings) != npmMaxWarnings+1 {
+		t.Fatalf("%d components, %d warnings", len(lf.components), len(lf.warnings))
+	}
+	if last := lf.warnings[npmMaxWarnings].Msg; last != "over 1000 warnings; the rest are not shown" {
+		t.Errorf("last warning %q", last)
+	}
+}

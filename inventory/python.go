@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -102,7 +103,7 @@ func parseRequirements(path string, data []byte) (*lockfile, error) {
 	}
 	lf := &lockfile{}
 	warn := func(line int, format string, args ...any) {
-		lf.warnings = append(lf.warnings, Warning{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
+		npmWarn(lf, Warning{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
 	}
 	cs := newNPMComponents()
 	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
@@ -175,9 +176,9 @@ func pyOption(line string, n int, warn func(int, string, ...any)) {
 	arg = strings.TrimSpace(arg)
 	switch name {
 	case "-r", "--requirement":
-		warn(n, "include of %q not followed: a walk reads every requirements*.txt file itself", arg)
+		warn(n, "include of %q not followed: a walk reads every requirements*.txt file itself", npmTruncate(arg, 200))
 	case "-c", "--constraint":
-		warn(n, "constraints file %q not read: it names no requirement", arg)
+		warn(n, "constraints file %q not read: it names no requirement", npmTruncate(arg, 200))
 	case "-e", "--editable":
 		warn(n, "editable requirement %q skipped: it names no PyPI release", npmTruncate(arg, 200))
 	case "-i", "--index-url", "--extra-index-url", "--no-index", "-f", "--find-links",
@@ -367,12 +368,12 @@ func pyTOMLNesting(data []byte) error {
 				i++
 			}
 		case '"', '\'':
-			delim := string([]byte{c})
+			delim := []byte{c}
 			if i+2 < len(data) && data[i+1] == c && data[i+2] == c {
-				delim = strings.Repeat(delim, 3)
+				delim = []byte{c, c, c}
 			}
 			i += len(delim)
-			for i < len(data) && !strings.HasPrefix(string(data[i:min(i+3, len(data))]), delim) {
+			for i < len(data) && !bytes.HasPrefix(data[i:], delim) {
 				if data[i] == '\\' && c == '"' {
 					i++
 				} else if data[i] == '\n' {
@@ -432,7 +433,7 @@ func parsePoetryLock(path string, data []byte) (*lockfile, error) {
 	}
 	lf := &lockfile{}
 	warn := func(format string, args ...any) {
-		lf.warnings = append(lf.warnings, Warning{Path: path, Msg: fmt.Sprintf(format, args...)})
+		npmWarn(lf, Warning{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	type pkg struct {
 		c    Component
