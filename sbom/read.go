@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"regexp"
 	"slices"
@@ -51,65 +50,91 @@ func Read(data []byte) (*inventory.Inventory, error) {
 
 // checkJSON checks that data is one JSON value, nested at most maxDepth
 // deep, without an object that has two members whose names are equal
-// ignoring case.
+// ignoring case. It runs at json.Valid's speed plus one pass over the
+// bytes, since documents may be large.
 func checkJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var path []string
-	var walk func(depth int) error
-	walk = func(depth int) error {
-		if depth > maxDepth {
-			return fmt.Errorf("sbom: %s: nested more than %d deep", jsonPath(path), maxDepth)
-		}
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("sbom: %s: %w", jsonPath(path), err)
-		}
-		switch tok {
-		case json.Delim('{'):
-			seen := map[string]string{}
-			for dec.More() {
-				t, err := dec.Token()
-				if err != nil {
-					return fmt.Errorf("sbom: %s: %w", jsonPath(path), err)
-				}
-				key := t.(string) // the decoder returns object keys as strings
-				fold := strings.ToLower(key)
-				if other, ok := seen[fold]; ok {
-					return fmt.Errorf("sbom: %s: members %q and %q have the same name", jsonPath(path), other, key)
-				}
-				seen[fold] = key
-				path = append(path, memberPath(key))
-				if err := walk(depth + 1); err != nil {
-					return err
-				}
-				path = path[:len(path)-1]
-			}
-			if _, err := dec.Token(); err != nil {
-				return fmt.Errorf("sbom: %s: %w", jsonPath(path), err)
-			}
-		case json.Delim('['):
-			for i := 0; dec.More(); i++ {
-				path = append(path, "["+strconv.Itoa(i)+"]")
-				if err := walk(depth + 1); err != nil {
-					return err
-				}
-				path = path[:len(path)-1]
-			}
-			if _, err := dec.Token(); err != nil {
-				return fmt.Errorf("sbom: %s: %w", jsonPath(path), err)
-			}
-		}
-		return nil
-	}
-	if err := walk(0); err != nil {
-		if errors.Is(err, io.EOF) {
+	if !json.Valid(data) {
+		var v any
+		err := json.Unmarshal(data, &v)
+		var se *json.SyntaxError
+		switch {
+		case len(bytes.TrimSpace(data)) == 0 || err != nil && strings.Contains(err.Error(), "unexpected end of JSON input"):
 			return errors.New("sbom: document is empty or truncated")
+		case errors.As(err, &se):
+			return fmt.Errorf("sbom: byte %d: %w", se.Offset, err)
 		}
-		return err
+		return fmt.Errorf("sbom: not JSON: %v", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("sbom: data after the JSON document")
+	// data is valid JSON from here on.
+	type frame struct {
+		obj       bool
+		expectKey bool
+		index     int
+		key       string
+		keys      map[string]string // folded name to name
+	}
+	var stack []*frame
+	path := func(n int) string {
+		var segs []string
+		for _, f := range stack[:n] {
+			if f.obj {
+				segs = append(segs, memberPath(f.key))
+			} else {
+				segs = append(segs, "["+strconv.Itoa(f.index)+"]")
+			}
+		}
+		return jsonPath(segs)
+	}
+	for i := 0; i < len(data); {
+		switch c := data[i]; c {
+		case '{', '[':
+			if len(stack) >= maxDepth {
+				return fmt.Errorf("sbom: %s: nested more than %d deep", path(len(stack)), maxDepth)
+			}
+			stack = append(stack, &frame{obj: c == '{', expectKey: c == '{'})
+			i++
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+			i++
+		case ',':
+			if top := stack[len(stack)-1]; top.obj {
+				top.expectKey = true
+			} else {
+				top.index++
+			}
+			i++
+		case '"':
+			end := i + 1
+			for data[end] != '"' {
+				if data[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			end++
+			if len(stack) > 0 && stack[len(stack)-1].expectKey {
+				top := stack[len(stack)-1]
+				top.expectKey = false
+				var key string
+				if bytes.IndexByte(data[i:end], '\\') >= 0 {
+					json.Unmarshal(data[i:end], &key) // valid: checked above
+				} else {
+					key = string(data[i+1 : end-1])
+				}
+				fold := strings.ToLower(key)
+				if other, ok := top.keys[fold]; ok {
+					return fmt.Errorf("sbom: %s: members %q and %q have the same name", path(len(stack)-1), other, key)
+				}
+				if top.keys == nil {
+					top.keys = map[string]string{}
+				}
+				top.keys[fold] = key
+				top.key = key
+			}
+			i = end
+		default:
+			i++
+		}
 	}
 	return nil
 }
@@ -445,9 +470,9 @@ func readCycloneDX(data []byte) (*inventory.Inventory, error) {
 		return nil, fmt.Errorf("sbom: bomFormat: %q, want \"CycloneDX\"", in.BOMFormat)
 	}
 	switch in.SpecVersion {
-	case "1.4", "1.5", "1.6":
+	case "1.4", "1.5", "1.6", "1.7":
 	default:
-		return nil, fmt.Errorf("sbom: specVersion: CycloneDX %q is not supported (1.4 to 1.6 are)", in.SpecVersion)
+		return nil, fmt.Errorf("sbom: specVersion: CycloneDX %q is not supported (1.4 to 1.7 are)", in.SpecVersion)
 	}
 	r := newReader()
 	refs := map[string]cdxTarget{}
@@ -554,6 +579,10 @@ func readCycloneDX(data []byte) (*inventory.Inventory, error) {
 		}
 		if p, ok := purls[ref]; ok {
 			return cdxTarget{comp: r.comps[p]}, true
+		}
+		// A component without a bom-ref, referred to by its purl.
+		if c, ok := r.comps[ref]; ok {
+			return cdxTarget{comp: c}, true
 		}
 		return cdxTarget{}, false
 	}

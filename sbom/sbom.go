@@ -43,7 +43,8 @@
 //     the walk's root itself), with bom-ref "file:" plus that name, its
 //     SHA-256 and the properties "hallmark:format" and "hallmark:size";
 //   - dependencies has one entry for the subject (its DependsOn, or when that
-//     is nil its direct components), one for every component whose DependsOn
+//     is nil its components of scope Direct, Development and Toolchain: all
+//     but the indirect ones), one for every component whose DependsOn
 //     is not nil (an entry without dependsOn says "depends on nothing", as
 //     the CycloneDX specification has it; no entry says "not known"), and
 //     one for every file listing the components
@@ -82,7 +83,9 @@
 //
 // # Reading
 //
-// [Read] takes a CycloneDX 1.4 to 1.6 JSON BOM (bomFormat "CycloneDX") or an
+// [Read] takes a CycloneDX 1.4 to 1.7 JSON BOM (bomFormat "CycloneDX"; recent
+// syft releases write 1.7, whose components and dependencies Read uses are
+// those of 1.6) or an
 // SPDX 2.2 or 2.3 JSON document (spdxVersion) of at most [MaxSize] bytes with
 // at most [MaxComponents] components or packages. The input is hostile: no
 // object may have two members whose names are equal ignoring case (decoders
@@ -244,7 +247,7 @@ func prepare(inv *inventory.Inventory) (*doc, error) {
 	} else {
 		d.subjectDep = []string{}
 		for _, c := range d.comps {
-			if c.Scope == inventory.Direct {
+			if c.Scope == inventory.Direct || c.Scope == inventory.Development || c.Scope == inventory.Toolchain {
 				d.subjectDep = append(d.subjectDep, c.PURL)
 			}
 		}
