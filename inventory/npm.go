@@ -45,9 +45,10 @@ import (
 // Node.js resolves require(): the nearest node_modules/<name> in the folder
 // itself or in a folder above it.
 //
-// Scope: a package marked "dev": true is Development; else a package the
-// root depends on (dependencies, devDependencies, optionalDependencies) is
-// Direct, any other Indirect. Version 1 files do not say what the root
+// Scope: a package marked "dev": true is Development ("devOptional" is
+// not: such a package is also an optional dependency of the product); else
+// a package the root depends on (dependencies, devDependencies,
+// optionalDependencies) is Direct, any other Indirect. Version 1 files do not say what the root
 // depends on: there a top-level package that no other package requires is
 // taken as Direct, the others as Indirect (a package that is both required
 // by the root and by another package is reported Indirect).
