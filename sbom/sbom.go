@@ -55,9 +55,11 @@
 // here: tools-golang's spdx/v2/v2_3 needs a module go.mod does not list):
 //   - every element is a package: the subject (purpose APPLICATION, or FILE
 //     as above), which the document DESCRIBES; every component (purpose
-//     LIBRARY) with SPDXID SPDXRef-Package-<name>-<16 hex digits of the
-//     SHA-256 of its purl>, the name reduced to the letters, digits, "." and
-//     "-" that SPDX identifiers allow; downloadLocation and licenseConcluded
+//     LIBRARY). Every package's SPDXID is SPDXRef-Package-<name>-<16 hex
+//     digits of the SHA-256 of its reference> (a component's reference is
+//     its purl, a file's and the subject's their CycloneDX bom-ref), the
+//     name reduced to the letters, digits, "." and "-" that SPDX
+//     identifiers allow. Packages have downloadLocation and licenseConcluded
 //     NOASSERTION, filesAnalyzed false, licenseDeclared the licenses joined
 //     with AND (or NOASSERTION), checksums, and an externalRef of category
 //     PACKAGE-MANAGER and type purl;

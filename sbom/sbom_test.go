@@ -204,16 +204,10 @@ func TestSchemaValid(t *testing.T) {
 		"cyclonedx": compileSchema(t, "bom-1.6.schema.json", "spdx.schema.json", "jsf-0.82.schema.json"),
 		"spdx":      compileSchema(t, "spdx-schema-2.3.json"),
 	}
-	binary := &inventory.Inventory{
-		Subject: inventory.Component{Name: "app"},
-		Files:   []inventory.File{{Path: "", Size: 10, SHA256: sha256A, Format: "macho", Components: []string{"pkg:golang/stdlib@v1.22.1"}}},
-		Components: []inventory.Component{{Ecosystem: inventory.Go, Name: "stdlib", Version: "1.22.1",
-			PURL: "pkg:golang/stdlib@v1.22.1", Scope: inventory.Toolchain}},
-	}
 	inventories := map[string]*inventory.Inventory{
 		"rich":   richInventory(),
 		"empty":  {},
-		"binary": binary,
+		"binary": binaryInventory(),
 		"lossy": {Subject: inventory.Component{Name: "x", PURL: "pkg:generic/x"}, Components: []inventory.Component{{
 			Name: "serde", PURL: "pkg:cargo/serde@1", Licenses: []string{"MIT OR Apache-2.0", "Unicode-DFS-2016"},
 			Hashes: map[string]string{"SHA-256": "not hex", "SHA-1": sha256A, "CRC32": "00000000", "MD5": strings.Repeat("0", 32)},
@@ -399,20 +393,32 @@ func TestMapping(t *testing.T) {
 	}
 }
 
+// binaryInventory is a walk of a single binary: the subject is the file.
+func binaryInventory() *inventory.Inventory {
+	return &inventory.Inventory{
+		Subject: inventory.Component{Name: "app", DependsOn: []string{"pkg:golang/stdlib@1.22.1"}},
+		Files:   []inventory.File{{Path: "", Size: 10, SHA256: sha256A, Format: "macho", Components: []string{"pkg:golang/stdlib@1.22.1"}}},
+		Components: []inventory.Component{{Ecosystem: inventory.Go, Name: "stdlib", Version: "1.22.1",
+			PURL: "pkg:golang/stdlib@1.22.1", Scope: inventory.Toolchain}},
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
-	want := sorted(richInventory())
-	for _, w := range writers {
-		t.Run(w.name, func(t *testing.T) {
-			doc, err := w.write(richInventory(), testOpts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := Read(doc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			diffInventory(t, got, want)
-		})
+	for name, inv := range map[string]func() *inventory.Inventory{"rich": richInventory, "binary": binaryInventory} {
+		want := sorted(inv())
+		for _, w := range writers {
+			t.Run(name+"/"+w.name, func(t *testing.T) {
+				doc, err := w.write(inv(), testOpts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := Read(doc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				diffInventory(t, got, want)
+			})
+		}
 	}
 }
 
