@@ -104,11 +104,15 @@ func cdxComponent(c inventory.Component, hashes []hash) cdx.Component {
 		Name:       c.Name,
 		Version:    c.Version,
 		PackageURL: c.PURL,
-		Scope:      cdx.ScopeRequired,
 		Licenses:   cdxLicenses(c.Licenses),
 	}
-	if c.Scope == inventory.Development {
+	switch c.Scope {
+	case "":
+		// Not known: no scope rather than a guess.
+	case inventory.Development:
 		out.Scope = cdx.ScopeOptional
+	default:
+		out.Scope = cdx.ScopeRequired
 	}
 	if len(hashes) > 0 {
 		hs := make([]cdx.Hash, len(hashes))

@@ -30,8 +30,9 @@
 //     components form of CycloneDX 1.5 and later;
 //   - each component is of type library (Go's stdlib and toolchain too, as
 //     syft writes them), with bom-ref and purl set to its PURL; scope is
-//     "optional" for development dependencies and "required" for the others,
-//     and Hallmark's own scope is kept in the property "hallmark:scope";
+//     "optional" for development dependencies, "required" for the others,
+//     and absent when the component's Scope is ""; Hallmark's own scope is
+//     kept in the property "hallmark:scope";
 //     each location is a property "hallmark:location";
 //   - licenses: one license per entry, by id when the identifier is on the
 //     SPDX list the CycloneDX schema knows, by name otherwise; a license
@@ -79,8 +80,8 @@
 //     file packages.
 //
 // Writing fails only on an Inventory that breaks its own invariants: a
-// component without a purl, two components with the same purl, or two files
-// with the same path. Hashes whose algorithm the formats do not know, or
+// component without a purl, two components with the same purl, two files
+// with the same path, or a file whose bom-ref is a component's purl. Hashes whose algorithm the formats do not know, or
 // whose value is not lowercase hex of the algorithm's length, are left out.
 //
 // # Reading
@@ -92,8 +93,14 @@
 // at most [MaxComponents] components or packages. The input is hostile: no
 // object may have two members whose names are equal ignoring case (decoders
 // disagree on which one wins, and encoding/json matches names ignoring case),
-// and every value Read uses must have its schema's JSON type. Fields Read does
-// not use are ignored.
+// values nest at most 64 deep, and every value Read uses must have its
+// schema's JSON type. Fields Read does not use are ignored.
+//
+// Dependencies come from CycloneDX dependencies (by bom-ref, or by purl for
+// components without one) and from SPDX relationships: DEPENDS_ON (to NONE:
+// depends on nothing), every *_DEPENDENCY_OF the other way round, and
+// CONTAINS (or CONTAINED_BY) from a file to a component for File.Components.
+// References to elements that are not components are dropped.
 //
 // Components are identified by their purl. Ecosystem, Name and Version come
 // from it as the OSV schema spells them: pkg:golang is "Go" with the module
@@ -103,8 +110,9 @@
 // purl's namespace/name. The version is the purl's, or the component's own
 // version field when the purl has none. Go's stdlib and toolchain versions
 // are written as the Go vulnerability database writes them, without "go" or
-// "v" (pkg:golang/stdlib@go1.22.1 and @v1.22.1 give "1.22.1"); Go modules
-// keep their "v". A component without a purl is left out with a Warning
+// "v", as osv.GoVersion maps them (pkg:golang/stdlib@go1.22.1 and
+// @v1.22.1 give "1.22.1", @go1.21rc2 gives "1.21.0-rc.2"); Go module
+// versions have their "v", which is added when the purl lacks it. A component without a purl is left out with a Warning
 // whose Path is the component's JSON path; a purl that does not parse is an
 // error. Components with the same purl are merged. Scope comes from the
 // "hallmark:scope" property or comment line; without it, stdlib and
