@@ -69,7 +69,8 @@ func goDB(tb testing.TB) (*vulndb.DB, []*osv.Record) {
 	return db, recs
 }
 
-// goInventory is n Go modules named by the database, each at v0.1.0,
+// goInventory is n Go modules named by the database, each at v0.1.0 (or
+// vN.1.0 for major version N),
 // plus the standard library at 1.20.0.
 func goInventory(recs []*osv.Record, n int) *inventory.Inventory {
 	var names []string
@@ -85,12 +86,31 @@ func goInventory(recs []*osv.Record, n int) *inventory.Inventory {
 	for i := 0; i < n && i < len(names); i++ {
 		// Spread over the sorted names rather than take the first n.
 		name := names[i*len(names)/n]
-		inv.Components = append(inv.Components, goMod(name, "v0.1.0"))
+		inv.Components = append(inv.Components, goMod(name, minorVersion(name)))
 	}
 	inv.Components = append(inv.Components, inventory.Component{Ecosystem: inventory.Go, Name: "stdlib", Version: "1.20.0", PURL: "pkg:golang/stdlib@1.20.0"})
 	slices.SortFunc(inv.Components, func(a, b inventory.Component) int { return strings.Compare(a.PURL, b.PURL) })
 	inv.Components = slices.CompactFunc(inv.Components, func(a, b inventory.Component) bool { return a.PURL == b.PURL })
 	return inv
+}
+
+// minorVersion is v0.1.0, or vN.1.0 for a module path of major version N
+// ("/vN" or gopkg.in ".vN" suffix), so that the go command accepts it.
+func minorVersion(path string) string {
+	major := ""
+	if i := strings.LastIndex(path, "/v"); i >= 0 && isDigits(path[i+2:]) {
+		major = path[i+2:]
+	} else if i := strings.LastIndex(path, ".v"); strings.HasPrefix(path, "gopkg.in/") && i >= 0 && isDigits(path[i+2:]) {
+		major = path[i+2:]
+	}
+	if major == "" || major == "0" || major == "1" {
+		return "v0.1.0"
+	}
+	return "v" + major + ".1.0"
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 func TestGoDB(t *testing.T) {
