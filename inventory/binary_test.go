@@ -231,7 +231,7 @@ func TestSingleFiles(t *testing.T) {
 	}
 	t.Run("go.mod", func(t *testing.T) {
 		inv := walk(t, filepath.Join(root, "mod", "go.mod"), Options{})
-		if inv.Subject.PURL != "pkg:golang/example.com/m" || len(inv.Components) != 2 || len(inv.Warnings) != 0 {
+		if inv.Subject.PURL != "pkg:golang/example.com/m" || len(inv.Components) != 1 || len(inv.Warnings) != 0 {
 			t.Errorf("subject %s, components\n%s warnings %v", inv.Subject.PURL, summary(inv), warningStrings(inv))
 		}
 	})

@@ -45,5 +45,4 @@ require (
 	// subject: pkg:golang/example.com/app
 	// Go golang.org/x/mod v0.20.0 direct
 	// Go golang.org/x/text v0.16.0 indirect
-	// Go stdlib 1.22.5 toolchain
 }

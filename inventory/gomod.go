@@ -16,7 +16,7 @@ import (
 // goModule is what one go.mod (with the go.sum beside it) says.
 type goModule struct {
 	path       string      // the module path of the "module" directive
-	components []Component // requires after replace and exclude, and stdlib
+	components []Component // requires after replace and exclude
 	requires   []string    // PURLs of the requires, sorted
 	warnings   []Warning
 }
@@ -31,16 +31,12 @@ type goModule struct {
 // substitutes path and version; a replacement by a directory drops the
 // require, since that code is in the tree. Excluded versions are dropped.
 //
-// The toolchain is the "stdlib" component (Scope Toolchain), as
-// osv-scanner (osv-scalibr's go/gomod extractor) reports it: its version is
-// the "toolchain" directive's (go1.22.3 or go1.22.3-suffix -> 1.22.3) when
-// there is one, else the "go" directive's. osv-scalibr passes a go
-// directive such as "1.21" through unchanged, which its SEMVER comparison
-// reads as 1.21.0; this package writes the canonical "1.21.0" (osv.GoVersion),
-// so the same OSV records match. (The go directive is only the oldest
-// release the module accepts; osv-scanner 2.4 is reported to make scanning
-// it opt-in, "ScanGoModVersion". Callers that want the release actually
-// used should prefer the stdlib of the binaries built.)
+// The go and toolchain directives do not make a "stdlib" component: the go
+// directive is only the oldest release the module accepts and the toolchain
+// directive the one the go command prefers, neither the release that built
+// anything. osv-scanner (2.5, its default ScanGoModVersion=false) leaves the
+// go.mod's stdlib out of its scans for the same reason, and syft out of its
+// SBOMs. The release that built a binary is its stdlib component (binary.go).
 func parseGoMod(rel string, data []byte, sumRel string, sum []byte) (*goModule, error) {
 	f, err := modfile.Parse(rel, data, nil)
 	if err != nil {
@@ -96,20 +92,6 @@ func parseGoMod(rel string, data []byte, sumRel string, sum []byte) (*goModule, 
 	}
 	m.requires = sortedUnique(m.requires)
 
-	var tv string
-	if f.Toolchain != nil && f.Toolchain.Name != "" {
-		tv = goStdlibVersion(f.Toolchain.Name)
-		if tv == "" {
-			m.warnings = append(m.warnings, Warning{Path: rel, Line: f.Toolchain.Syntax.Start.Line,
-				Msg: fmt.Sprintf("toolchain %q is not a Go release; using the go directive", f.Toolchain.Name)})
-		}
-	}
-	if tv == "" && f.Go != nil && f.Go.Version != "" {
-		tv = goStdlibVersion("go" + f.Go.Version)
-	}
-	if tv != "" {
-		m.components = append(m.components, stdlibComponent(tv, rel))
-	}
 	return m, nil
 }
 

@@ -43,34 +43,28 @@ require (
 		},
 		subject: "pkg:golang/example.com/app",
 		dependsOn: []string{"pkg:golang/example.com/direct@v1.2.3", "pkg:golang/example.com/ind@v0.1.0",
-			"pkg:golang/example.com/pseudo@v0.0.0-20240102030405-abcdefabcdef", "pkg:golang/stdlib@1.21.0"},
+			"pkg:golang/example.com/pseudo@v0.0.0-20240102030405-abcdefabcdef"},
 		components: lines(
 			"pkg:golang/example.com/direct@v1.2.3 direct [go.mod]",
 			"pkg:golang/example.com/ind@v0.1.0 indirect [go.mod]",
-			"pkg:golang/example.com/pseudo@v0.0.0-20240102030405-abcdefabcdef direct [go.mod]",
-			"pkg:golang/stdlib@1.21.0 toolchain [go.mod]"),
+			"pkg:golang/example.com/pseudo@v0.0.0-20240102030405-abcdefabcdef direct [go.mod]"),
 	}, {
 		name:      "no go.sum: no go.sum warnings",
 		tree:      map[string]string{"go.mod": "module example.com/app\n\ngo 1.22.4\n\nrequire example.com/a v1.0.0\n"},
 		subject:   "pkg:golang/example.com/app",
-		dependsOn: []string{"pkg:golang/example.com/a@v1.0.0", "pkg:golang/stdlib@1.22.4"},
+		dependsOn: []string{"pkg:golang/example.com/a@v1.0.0"},
 		components: lines(
-			"pkg:golang/example.com/a@v1.0.0 direct [go.mod]",
-			"pkg:golang/stdlib@1.22.4 toolchain [go.mod]"),
+			"pkg:golang/example.com/a@v1.0.0 direct [go.mod]"),
 	}, {
-		name:       "toolchain directive wins over go",
-		tree:       map[string]string{"go.mod": "module example.com/app\n\ngo 1.21\n\ntoolchain go1.22.3\n"},
-		subject:    "pkg:golang/example.com/app",
-		dependsOn:  []string{"pkg:golang/stdlib@1.22.3"},
-		components: lines("pkg:golang/stdlib@1.22.3 toolchain [go.mod]"),
+		name:    "toolchain directive: no stdlib",
+		tree:    map[string]string{"go.mod": "module example.com/app\n\ngo 1.21\n\ntoolchain go1.22.3\n"},
+		subject: "pkg:golang/example.com/app",
 	}, {
-		name:       "toolchain with a suffix",
-		tree:       map[string]string{"go.mod": "module example.com/app\n\ngo 1.21\n\ntoolchain go1.23.1-custom\n"},
-		subject:    "pkg:golang/example.com/app",
-		dependsOn:  []string{"pkg:golang/stdlib@1.23.1"},
-		components: lines("pkg:golang/stdlib@1.23.1 toolchain [go.mod]"),
+		name:    "toolchain with a suffix: no stdlib",
+		tree:    map[string]string{"go.mod": "module example.com/app\n\ngo 1.21\n\ntoolchain go1.23.1-custom\n"},
+		subject: "pkg:golang/example.com/app",
 	}, {
-		name:    "no go directive: no stdlib",
+		name:    "no go directive",
 		tree:    map[string]string{"go.mod": "module example.com/app\n"},
 		subject: "pkg:golang/example.com/app",
 	}, {
@@ -102,12 +96,11 @@ exclude example.com/excluded v2.0.0+incompatible
 		},
 		subject: "pkg:golang/example.com/app",
 		dependsOn: []string{"pkg:golang/example.com/fork@v1.1.1", "pkg:golang/example.com/kept@v1.0.0",
-			"pkg:golang/example.com/new@v1.5.0", "pkg:golang/stdlib@1.22.0"},
+			"pkg:golang/example.com/new@v1.5.0"},
 		components: lines(
 			"pkg:golang/example.com/fork@v1.1.1 direct [go.mod]",
 			"pkg:golang/example.com/kept@v1.0.0 direct [go.mod]",
-			"pkg:golang/example.com/new@v1.5.0 direct [go.mod]",
-			"pkg:golang/stdlib@1.22.0 toolchain [go.mod]"),
+			"pkg:golang/example.com/new@v1.5.0 direct [go.mod]"),
 	}, {
 		name: "go.sum misses a require and has a bad line",
 		tree: map[string]string{
@@ -115,11 +108,10 @@ exclude example.com/excluded v2.0.0+incompatible
 			"go.sum": sumLines("example.com/a v1.0.0/go.mod") + "example.com/b v1.0.0 sha256:xyz\n\nexample.com/c v1.0.0 h1:short\n",
 		},
 		subject:   "pkg:golang/example.com/app",
-		dependsOn: []string{"pkg:golang/example.com/a@v1.0.0", "pkg:golang/example.com/b@v1.0.0", "pkg:golang/stdlib@1.22.0"},
+		dependsOn: []string{"pkg:golang/example.com/a@v1.0.0", "pkg:golang/example.com/b@v1.0.0"},
 		components: lines(
 			"pkg:golang/example.com/a@v1.0.0 direct [go.mod]",
-			"pkg:golang/example.com/b@v1.0.0 direct [go.mod]",
-			"pkg:golang/stdlib@1.22.0 toolchain [go.mod]"),
+			"pkg:golang/example.com/b@v1.0.0 direct [go.mod]"),
 		warnings: []string{
 			"go.mod:7: example.com/b@v1.0.0 is not in go.sum",
 			`go.sum:2: malformed go.sum line "example.com/b v1.0.0 sha256:xyz"`,
@@ -138,13 +130,11 @@ exclude example.com/excluded v2.0.0+incompatible
 		},
 		subject: "pkg:golang/example.com/app",
 		dependsOn: []string{"pkg:golang/example.com/shared@v1.0.0", "pkg:golang/example.com/tools",
-			"pkg:golang/example.com/tools@v0.1.0", "pkg:golang/stdlib@1.22.0"},
+			"pkg:golang/example.com/tools@v0.1.0"},
 		components: lines(
 			"pkg:golang/example.com/shared@v1.0.0 direct [go.mod tools/go.mod]",
 			"pkg:golang/example.com/tools direct [tools/go.mod]",
-			"pkg:golang/example.com/tools@v0.1.0 direct [go.mod]",
-			"pkg:golang/stdlib@1.22.0 toolchain [go.mod]",
-			"pkg:golang/stdlib@1.23.0 toolchain [tools/go.mod]"),
+			"pkg:golang/example.com/tools@v0.1.0 direct [go.mod]"),
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := writeTree(t, tc.tree)
@@ -179,7 +169,7 @@ func TestNestedModuleDependsOn(t *testing.T) {
 	if c == nil {
 		t.Fatalf("no nested module component:\n%s", summary(inv))
 	}
-	want := []string{"pkg:golang/example.com/x@v1.0.0", "pkg:golang/stdlib@1.22.0"}
+	want := []string{"pkg:golang/example.com/x@v1.0.0"}
 	if c.Scope != Direct || !reflect.DeepEqual(c.DependsOn, want) {
 		t.Errorf("nested module: scope %s, depends on %q; want direct, %q", c.Scope, c.DependsOn, want)
 	}

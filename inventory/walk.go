@@ -127,7 +127,7 @@ type result struct {
 // pseudo-version), DependsOn its requires; its requires are components as
 // the root module's are, merged with them. A package a nested lockfile
 // names is handled the same way. The subject depends on the root go.mod's
-// requires, its stdlib, and these nested modules and packages.
+// requires and these nested modules and packages.
 //
 // Components of Go binaries: build information does not say which modules
 // the main module requires itself, so every dependency of a binary gets
