@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -121,4 +122,20 @@ func TestReadGovulncheck(t *testing.T) {
 	if _, err := readGovulncheck(strings.NewReader(`{"finding": {"osv": 3}}`)); err == nil || !strings.Contains(err.Error(), "message 0") {
 		t.Errorf("bad stream: err = %v", err)
 	}
+}
+
+func FuzzReadGovulncheck(f *testing.F) {
+	f.Add([]byte(`{"finding": {"osv": "GO-1", "trace": [{"module": "m", "package": "m/p", "function": "F"}]}}`))
+	f.Add([]byte(`{"config": {}} {"finding": {"osv": "GO-2", "trace": [{"module": "stdlib"}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		reach, err := readGovulncheck(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for k, v := range reach {
+			if k[0] == "" || reachRank[v] == 0 {
+				t.Errorf("%v: %q", k, v)
+			}
+		}
+	})
 }
