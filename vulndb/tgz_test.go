@@ -170,6 +170,8 @@ func TestImportTarErrors(t *testing.T) {
 	// The checksum of the header after A-1.json's spoiled.
 	badHeader := bytes.Clone(archive)
 	badHeader[bytes.Index(archive, []byte("data/README.md"))+148] ^= 0x01
+	jsonGz := gzipBytes(t, rec("A-1", "2024-01-01T00:00:00Z", false, nil, "Go/example.com/a"))
+	jsonGz[len(jsonGz)-8] ^= 0xff
 	for _, tc := range []struct {
 		name    string
 		data    []byte
@@ -185,6 +187,7 @@ func TestImportTarErrors(t *testing.T) {
 		{"entries", tgz, Limits{Entries: 4, Bytes: 1 << 30}, ErrLimit, []string{"more than 4 entries"}},
 		{"bytes", tgz, Limits{Entries: 100, Bytes: 1 << 20}, ErrLimit, []string{"more than 1048576 bytes"}},
 		{"plain-tar-truncated", archive[:cut], DefaultLimits, nil, []string{"data/osv/B-1.json: unexpected EOF"}},
+		{"json.gz-bad-crc", jsonGz, DefaultLimits, gzip.ErrChecksum, []string{"gzip: invalid checksum"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, "export.tgz", tc.data)
