@@ -704,7 +704,7 @@ func hardeningFindings(root string, files []inventory.File, warns *[]string) []F
 				Summary:     h.Detail,
 				Severity:    sev,
 				Location:    Location{Path: loc},
-				Fingerprint: fingerprint(string(Hardening), id, loc, file.SHA256),
+				Fingerprint: fingerprint(string(Hardening), id, loc),
 			})
 		}
 	}
