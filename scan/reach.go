@@ -233,6 +233,8 @@ func reachability(ctx context.Context, opts Options, recs []*osv.Record, finding
 	dbURL := (&url.URL{Scheme: "file", Path: filepath.ToSlash(dbDir)}).String()
 	cmd := exec.CommandContext(ctx, opts.Govulncheck, "-format", "json", "-db", dbURL, "./...")
 	cmd.Dir = opts.SourceDir
+	// The toolchain on PATH, never one the go command would download.
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &limitedBuffer{buf: &stdout, max: maxGovulncheckOutput}
 	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 64 << 10}

@@ -34,14 +34,17 @@ Commands:
   digest      print files' SHA-256 digests, as verify takes them
   log         read and check the transparency log; monitor it for foreign entries
   audit       show and verify the hash-chained audit log
+  sbom        write a CycloneDX or SPDX SBOM of a source tree or binaries
+  scan        find vulnerabilities, malicious packages, missing hardening
+  db          the local vulnerability database: import, update, status
   serve       serve the control plane over HTTP: API, log, timestamp authority
   trust-root  export the control plane's trusted root, for offline verification
   version     print the version
 
 Run 'hallmark <command> --help' for a command's flags.
 
-Exit codes: 0 success; 1 a verification failed; 2 bad usage or input, or
-any other error. Errors go to stderr as "hallmark: error: ..." with hints;
+Exit codes: 0 success; 1 a verification failed, or scan found what
+--fail-on fails on; 2 bad usage or input, or any other error. Errors go to stderr as "hallmark: error: ..." with hints;
 machine output (bundles, JSON) goes to stdout.
 
 Environment:
@@ -67,10 +70,13 @@ var commands = []command{
 	{"admin", runAdmin},
 	{"attest", runAttest},
 	{"audit", runAudit},
+	{"db", runDB},
 	{"digest", runDigest},
 	{"init", runInit},
 	{"key", runKey},
 	{"log", runLog},
+	{"scan", runScan},
+	{"sbom", runSBOM},
 	{"serve", runServe},
 	{"sign", runSign},
 	{"trust-root", runTrustRoot},

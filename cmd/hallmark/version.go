@@ -46,3 +46,12 @@ func version() string {
 	}
 	return fmt.Sprintf("hallmark %s %s %s/%s", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
+
+// moduleVersion is this binary's module version alone, as SBOMs name their
+// tool: "v1.2.3", or "(devel)" for a build outside a tagged module.
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(unknown)"
+}
