@@ -17,14 +17,30 @@ var (
 	// ErrGitRange means a GIT range could not be evaluated: commits cannot
 	// be ordered without the repository.
 	ErrGitRange = errors.New("GIT range needs the repository to evaluate")
+
+	// ErrInvalidVersion means a queried version or a range event's version
+	// does not follow the syntax of the range's ordering (SemVer 2.0 or
+	// PEP 440).
+	ErrInvalidVersion = errors.New("invalid version")
 )
+
+// invalidVersionError is an error that is ErrInvalidVersion without saying
+// so in its message, which names the version and what is wrong with it.
+type invalidVersionError string
+
+func invalidVersionf(format string, args ...any) error {
+	return invalidVersionError(fmt.Sprintf(format, args...))
+}
+
+func (e invalidVersionError) Error() string        { return string(e) }
+func (e invalidVersionError) Is(target error) bool { return target == ErrInvalidVersion }
 
 // parseSemVer checks that v is a complete SemVer 2.0 version without a
 // leading "v" (MAJOR.MINOR.PATCH, optional -pre-release and +build) and
 // returns it in the "v"-prefixed form golang.org/x/mod/semver compares.
 func parseSemVer(v string) (string, error) {
 	if strings.HasPrefix(v, "v") {
-		return "", fmt.Errorf("version %q has a leading v", v)
+		return "", invalidVersionf("version %q has a leading v", v)
 	}
 	core := v
 	if i := strings.IndexAny(core, "-+"); i >= 0 {
@@ -32,7 +48,7 @@ func parseSemVer(v string) (string, error) {
 	}
 	// x/mod/semver accepts the shorthands "v1" and "v1.2"; SemVer does not.
 	if strings.Count(core, ".") != 2 || !semver.IsValid("v"+v) {
-		return "", fmt.Errorf("version %q is not valid SemVer", v)
+		return "", invalidVersionf("version %q is not valid SemVer", v)
 	}
 	return "v" + v, nil
 }
@@ -43,26 +59,58 @@ func baseEcosystem(eco string) string {
 	return base
 }
 
-// ordered reports whether the versions of range r of a package in ecosystem
-// eco can be ordered here; they are then SemVer 2.0 in every supported case.
-func ordered(r Range, eco string) error {
+// ordering is a total order on the versions of one scheme: parse checks a
+// version and returns it in comparable form, compare orders two such forms
+// (-1, 0, +1).
+type ordering[V any] struct {
+	parse   func(string) (V, error)
+	compare func(a, b V) int
+}
+
+var (
+	semverOrder = ordering[string]{parse: parseSemVer, compare: semver.Compare}
+	pep440Order = ordering[pep440]{parse: parsePEP440, compare: comparePEP440}
+)
+
+// evaluator evaluates ranges whose versions follow one ordering.
+type evaluator interface {
+	// evaluate applies the schema's evaluation algorithm to range r for the
+	// queried version: whether it is affected and, if so, the smallest
+	// fixed version above it in r as written in the record ("" if none).
+	// Errors name the offending event or version.
+	evaluate(r Range, version string) (affected bool, fixed string, err error)
+	// valid checks that version follows the ordering's syntax.
+	valid(version string) error
+	// less reports whether fixed version a is below fixed version b; both
+	// come from evaluate.
+	less(a, b string) bool
+}
+
+// orderOf returns how the versions of range r of a package in ecosystem eco
+// are ordered: SemVer 2.0 for SEMVER ranges and the ECOSYSTEM ranges of Go,
+// npm and crates.io, PEP 440 for the ECOSYSTEM ranges of PyPI.
+func orderOf(r Range, eco string) (evaluator, error) {
 	switch r.Type {
 	case SemVer:
-		return nil
+		return semverOrder, nil
 	case Git:
-		return ErrGitRange
+		return nil, ErrGitRange
 	}
 	switch baseEcosystem(eco) {
 	case "Go", "npm", "crates.io":
-		return nil
+		return semverOrder, nil
+	case "PyPI":
+		return pep440Order, nil
 	}
-	return fmt.Errorf("%w %q", ErrUnsupportedEcosystem, eco)
+	return nil, fmt.Errorf("%w %q", ErrUnsupportedEcosystem, eco)
 }
 
 // event is an Event with its version in comparable form.
-type event struct {
+type event[V any] struct {
 	kind EventKind
-	v    string // "v"-prefixed SemVer; "" for introduced "0" and limit "*"
+	open bool // introduced "0" (before every version) or limit "*" (after every version)
+	v    V    // unset if open
+	raw  string
 }
 
 var kindRank = map[EventKind]int{Introduced: 0, LastAffected: 1, Fixed: 2, Limit: 3}
@@ -70,12 +118,12 @@ var kindRank = map[EventKind]int{Introduced: 0, LastAffected: 1, Fixed: 2, Limit
 // compareEvents orders events by version, "0" first and "*" last; at equal
 // versions introduced sorts first, so that a range {introduced: X, fixed: X}
 // is empty rather than covering everything from X on.
-func compareEvents(a, b event) int {
-	pos := func(e event) int {
+func (o ordering[V]) compareEvents(a, b event[V]) int {
+	pos := func(e event[V]) int {
 		switch {
-		case e.kind == Introduced && e.v == "":
+		case e.open && e.kind == Introduced:
 			return -1
-		case e.kind == Limit && e.v == "":
+		case e.open:
 			return 1
 		}
 		return 0
@@ -83,36 +131,51 @@ func compareEvents(a, b event) int {
 	if c := pos(a) - pos(b); c != 0 {
 		return c
 	}
-	if c := semver.Compare(a.v, b.v); c != 0 {
-		return c
+	if !a.open {
+		if c := o.compare(a.v, b.v); c != 0 {
+			return c
+		}
 	}
 	return kindRank[a.kind] - kindRank[b.kind]
 }
 
-// evaluate applies the schema's evaluation algorithm to one range, whose
-// versions the caller has checked can be [ordered]. v is the "v"-prefixed
-// queried version. It returns whether v is affected and, if so, the smallest
-// fixed version above v in the range ("" if none).
-func (r Range) evaluate(v string) (affected bool, fixed string, err error) {
-	events := make([]event, 0, len(r.Events))
+func (o ordering[V]) valid(version string) error {
+	_, err := o.parse(version)
+	return err
+}
+
+func (o ordering[V]) less(a, b string) bool {
+	x, errx := o.parse(a)
+	y, erry := o.parse(b)
+	if errx != nil || erry != nil {
+		return a < b
+	}
+	return o.compare(x, y) < 0
+}
+
+func (o ordering[V]) evaluate(r Range, version string) (affected bool, fixed string, err error) {
+	v, err := o.parse(version)
+	if err != nil {
+		return false, "", err
+	}
+	events := make([]event[V], 0, len(r.Events))
 	for i, e := range r.Events {
-		ev := event{kind: e.Kind}
-		if !(e.Kind == Introduced && e.Version == "0") && !(e.Kind == Limit && e.Version == "*") {
-			ev.v, err = parseSemVer(e.Version)
-			if err != nil {
-				return false, "", fmt.Errorf("events[%d]: %w", i, err)
-			}
+		ev := event[V]{kind: e.Kind, raw: e.Version}
+		if (e.Kind == Introduced && e.Version == "0") || (e.Kind == Limit && e.Version == "*") {
+			ev.open = true
+		} else if ev.v, err = o.parse(e.Version); err != nil {
+			return false, "", fmt.Errorf("events[%d]: %w", i, err)
 		}
 		events = append(events, ev)
 	}
-	slices.SortStableFunc(events, compareEvents)
+	slices.SortStableFunc(events, o.compareEvents)
 
 	// before_limits: with limit events, v must be below one of them.
 	inLimits, hasLimit := false, false
 	for _, e := range events {
 		if e.kind == Limit {
 			hasLimit = true
-			if e.v == "" || semver.Compare(v, e.v) < 0 {
+			if e.open || o.compare(v, e.v) < 0 {
 				inLimits = true
 			}
 		}
@@ -125,15 +188,15 @@ func (r Range) evaluate(v string) (affected bool, fixed string, err error) {
 	for _, e := range events {
 		switch e.kind {
 		case Introduced:
-			if e.v == "" || semver.Compare(v, e.v) >= 0 {
+			if e.open || o.compare(v, e.v) >= 0 {
 				affected = true
 			}
 		case Fixed:
-			if semver.Compare(v, e.v) >= 0 {
+			if o.compare(v, e.v) >= 0 {
 				affected = false
 			}
 		case LastAffected:
-			if semver.Compare(v, e.v) > 0 {
+			if o.compare(v, e.v) > 0 {
 				affected = false
 			}
 		}
@@ -142,8 +205,8 @@ func (r Range) evaluate(v string) (affected bool, fixed string, err error) {
 		return false, "", nil
 	}
 	for _, e := range events { // sorted, so the first fixed above v is the smallest
-		if e.kind == Fixed && semver.Compare(e.v, v) > 0 {
-			return true, e.v[1:], nil
+		if e.kind == Fixed && o.compare(e.v, v) > 0 {
+			return true, e.raw, nil
 		}
 	}
 	return true, "", nil
@@ -154,15 +217,18 @@ func (r Range) evaluate(v string) (affected bool, fixed string, err error) {
 // or included in any range.
 //
 // Ranges that cannot be evaluated (GIT ranges, ECOSYSTEM ranges of
-// ecosystems other than Go, npm and crates.io) do not stop the search: if no
-// other range or the versions list says the version is affected, Affects
-// returns false and an error wrapping ErrGitRange or
-// ErrUnsupportedEcosystem, meaning "unknown". Any other error (version or
-// event not valid SemVer) means the answer is unknown too.
+// ecosystems other than Go, npm, crates.io and PyPI) do not stop the search:
+// if no other range or the versions list says the version is affected,
+// Affects returns false and an error wrapping ErrGitRange or
+// ErrUnsupportedEcosystem, meaning "unknown". A version or event that does
+// not follow the range's syntax (SemVer 2.0, or PEP 440 for PyPI ECOSYSTEM
+// ranges) gives an error wrapping ErrInvalidVersion: the answer is unknown
+// too.
 //
 // For the Go ecosystem, version has no leading "v" ("1.2.3",
 // "0.0.0-20210101000000-abcdef123456"); toolchain versions go through
-// GoVersion first.
+// GoVersion first. PyPI versions may be written in any spelling PEP 440
+// normalizes ("1.0RC1", "v1.0-1").
 func (a Affected) Affects(version string) (bool, error) {
 	if slices.Contains(a.Versions, version) {
 		return true, nil
@@ -174,27 +240,24 @@ func (a Affected) Affects(version string) (bool, error) {
 // evaluate is Affects over ranges only, returning also the smallest fixed
 // version above version in the ranges that affect it.
 func (a Affected) evaluate(version string) (affected bool, fixed string, err error) {
-	if len(a.Ranges) == 0 {
-		return false, "", nil
-	}
-	v, verr := parseSemVer(version)
 	var unknown error
 	for i, r := range a.Ranges {
-		if err := ordered(r, a.Package.Ecosystem); err != nil {
+		ev, err := orderOf(r, a.Package.Ecosystem)
+		if err != nil {
 			if unknown == nil {
 				unknown = fmt.Errorf("osv: %s %s: ranges[%d]: %w", a.Package.Ecosystem, a.Package.Name, i, err)
 			}
 			continue
 		}
-		if verr != nil {
-			return false, "", fmt.Errorf("osv: %s %s: %w", a.Package.Ecosystem, a.Package.Name, verr)
+		if err := ev.valid(version); err != nil {
+			return false, "", fmt.Errorf("osv: %s %s: %w", a.Package.Ecosystem, a.Package.Name, err)
 		}
-		ok, f, err := r.evaluate(v)
+		ok, f, err := ev.evaluate(r, version)
 		if err != nil {
 			return false, "", fmt.Errorf("osv: %s %s: ranges[%d].%w", a.Package.Ecosystem, a.Package.Name, i, err)
 		}
 		if ok {
-			if !affected || (f != "" && (fixed == "" || semver.Compare("v"+f, "v"+fixed) < 0)) {
+			if !affected || (f != "" && (fixed == "" || fixedOrder(a.Package.Ecosystem).less(f, fixed))) {
 				fixed = f
 			}
 			affected = true
@@ -206,11 +269,21 @@ func (a Affected) evaluate(version string) (affected bool, fixed string, err err
 	return false, "", unknown
 }
 
+// fixedOrder is the ordering that compares fixed versions of ecosystem eco
+// across ranges: PEP 440 for PyPI (whose SEMVER ranges, if any, hold
+// versions PEP 440 also orders), SemVer 2.0 otherwise.
+func fixedOrder(eco string) evaluator {
+	if baseEcosystem(eco) == "PyPI" {
+		return pep440Order
+	}
+	return semverOrder
+}
+
 // Fixed returns the smallest fixed version above version among the ranges
 // of r that affect the package (ecosystem, name) at that version: the
-// upgrade that fixes this record. It returns "" if the version is not
-// affected, if no fixed version is known, or if the ranges cannot be
-// evaluated (see Affected.Affects).
+// upgrade that fixes this record, spelled as the record spells it. It
+// returns "" if the version is not affected, if no fixed version is known,
+// or if the ranges cannot be evaluated (see Affected.Affects).
 func (r *Record) Fixed(ecosystem, name, version string) string {
 	best := ""
 	for _, a := range r.Affected {
@@ -221,7 +294,7 @@ func (r *Record) Fixed(ecosystem, name, version string) string {
 		if err != nil || !ok || f == "" {
 			continue
 		}
-		if best == "" || semver.Compare("v"+f, "v"+best) < 0 {
+		if best == "" || fixedOrder(ecosystem).less(f, best) {
 			best = f
 		}
 	}

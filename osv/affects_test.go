@@ -58,7 +58,7 @@ func TestAffects(t *testing.T) {
 		{"versions list exact", Affected{Package: Package{Ecosystem: "PyPI", Name: "x"}, Versions: []string{"1.0", "1.0.post1"}}, "1.0.post1", true, nil},
 		{"versions list miss", Affected{Package: Package{Ecosystem: "PyPI", Name: "x"}, Versions: []string{"1.0"}}, "1.0.0", false, nil},
 		{"versions list decides over unsupported range", Affected{Package: Package{Ecosystem: "PyPI", Name: "x"}, Versions: []string{"1.0"}, Ranges: []Range{{Type: Ecosystem, Events: []Event{intro("0")}}}}, "1.0", true, nil},
-		{"unsupported ecosystem range", Affected{Package: Package{Ecosystem: "PyPI", Name: "x"}, Ranges: []Range{{Type: Ecosystem, Events: []Event{intro("0"), fix("2.0")}}}}, "1.0", false, ErrUnsupportedEcosystem},
+		{"unsupported ecosystem range", Affected{Package: Package{Ecosystem: "Maven", Name: "x"}, Ranges: []Range{{Type: Ecosystem, Events: []Event{intro("0"), fix("2.0")}}}}, "1.0", false, ErrUnsupportedEcosystem},
 		{"SEMVER range in any ecosystem", Affected{Package: Package{Ecosystem: "PyPI", Name: "x"}, Ranges: []Range{semverRange(intro("0"), fix("2.0.0"))}}, "1.0.0", true, nil},
 		{"npm ecosystem range", Affected{Package: Package{Ecosystem: "npm", Name: "x"}, Ranges: []Range{{Type: Ecosystem, Events: []Event{intro("4.0.0"), fix("4.17.21")}}}}, "4.17.20", true, nil},
 		{"crates.io ecosystem range", Affected{Package: Package{Ecosystem: "crates.io", Name: "x"}, Ranges: []Range{{Type: Ecosystem, Events: []Event{intro("0"), fix("0.3.0")}}}}, "0.3.0", false, nil},

@@ -206,8 +206,11 @@ func TestParseLenient(t *testing.T) {
 	if ok, err := r.Affected[0].Affects("0.9"); !ok || err != nil {
 		t.Errorf("Affects(0.9) = %v, %v, want true, nil", ok, err)
 	}
-	if _, err := r.Affected[0].Affects("0.8"); !errors.Is(err, ErrUnsupportedEcosystem) {
-		t.Errorf("Affects(0.8) error = %v, want ErrUnsupportedEcosystem", err)
+	if ok, err := r.Affected[0].Affects("0.8"); !ok || err != nil {
+		t.Errorf("Affects(0.8) = %v, %v, want true, nil (PEP 440 range)", ok, err)
+	}
+	if ok, err := r.Affected[0].Affects("1.0.post1"); ok || err != nil {
+		t.Errorf("Affects(1.0.post1) = %v, %v, want false, nil", ok, err)
 	}
 }
 
