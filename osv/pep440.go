@@ -12,7 +12,7 @@ import (
 //	[N!]N(.N)*[{a|b|rc}N][.postN][.devN][+local]
 //
 // parsePEP440 accepts every spelling the spec's "Normalization" section
-// allows: any case, surrounding whitespace, a leading "v", "alpha", "beta",
+// allows: any case, surrounding ASCII whitespace, a leading "v", "alpha", "beta",
 // "c", "pre" and "preview" for pre-release labels, "rev" and "r" and a bare
 // "-N" for post-releases, optional "-", "_" or "." separators and implicit
 // 0 numbers after a label, and "-" or "_" between local segments. It
@@ -77,7 +77,12 @@ func parsePEP440(s string) (pep440, error) {
 	if len(s) > maxPEP440Len {
 		return v, invalidVersionf("version %.20q... is %d bytes, more than the limit of %d", s, len(s), maxPEP440Len)
 	}
-	m := pep440Syntax.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
+	// The syntax is ASCII; lowercasing other letters could make ASCII
+	// ones (the Kelvin sign becomes "k").
+	var m []string
+	if isASCII(s) {
+		m = pep440Syntax.FindStringSubmatch(strings.ToLower(strings.Trim(s, " \t\n\r\f\v")))
+	}
 	if m == nil {
 		return v, invalidVersionf("version %q is not a PEP 440 version", s)
 	}
@@ -113,6 +118,15 @@ func parsePEP440(s string) (pep440, error) {
 		}
 	}
 	return v, nil
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // number strips the leading zeros of a string of digits; "" is 0.
