@@ -33,6 +33,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/licensecheck"
 )
@@ -135,10 +136,45 @@ func licIsLicenseFile(name string) bool {
 	return false
 }
 
+// licCommon are the licences most files are (nearly every Go module's is
+// one of them); the common scanner has them and every licence whose id
+// starts with one of them, their variants (BSD-2-Clause-Views, MIT-0,
+// GPL-2.0-with-classpath-exception, ...), so that a variant's longer text
+// still wins over the licence it extends. licensecheck builds its scanner
+// for all of its ~550 licence patterns on first use, which takes one to two
+// seconds; the common scanner takes a tenth of that, so licClassify tries
+// it first.
+var licCommon = []string{
+	"0BSD", "AGPL-3.0", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "BSL-1.0",
+	"CC0-1.0", "EPL-2.0", "GPL-2.0", "GPL-3.0", "ISC", "LGPL-2.1", "LGPL-3.0",
+	"MIT", "MPL-2.0", "Unlicense", "Zlib",
+}
+
+var licCommonScanner = sync.OnceValue(func() *licensecheck.Scanner {
+	var ls []licensecheck.License
+	for _, l := range licensecheck.BuiltinLicenses() {
+		if slices.ContainsFunc(licCommon, func(id string) bool { return strings.HasPrefix(l.ID, id) }) {
+			ls = append(ls, l)
+		}
+	}
+	s, err := licensecheck.NewScanner(ls)
+	if err != nil {
+		panic("license: the common licences do not make a scanner: " + err.Error()) // the builtin data is broken
+	}
+	return s
+})
+
 // licClassify returns the SPDX identifiers of the licences text matches, or
-// nil when the matches cover less than MinCoverage percent of it.
+// nil when the matches cover less than MinCoverage percent of it. It scans
+// with the common licences first and with all of licensecheck's only when
+// those cover less than MinCoverage percent: a text that one of them
+// covers that well is that licence (the result is the same either way, as
+// the tests check on every licence text in testdata).
 func licClassify(text []byte) []string {
-	cov := licensecheck.Scan(text)
+	cov := licCommonScanner().Scan(text)
+	if cov.Percent < MinCoverage {
+		cov = licensecheck.Scan(text)
+	}
 	if cov.Percent < MinCoverage {
 		return nil
 	}

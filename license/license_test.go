@@ -3,11 +3,15 @@ package license
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/licensecheck"
 )
 
 func TestDir(t *testing.T) {
@@ -224,4 +228,60 @@ func FuzzExpression(f *testing.F) {
 			t.Fatalf("Expression(%q) = %q, but Expression(%q) = %q", s, got, got, again)
 		}
 	})
+}
+
+// TestCommonFirstSameResult checks that scanning with the common licences
+// first changes no result: on every licence file in testdata and on up to
+// 400 licence files of the Go module cache, licClassify agrees with a scan
+// by all of licensecheck's licences.
+func TestCommonFirstSameResult(t *testing.T) {
+	var files []string
+	filepath.WalkDir("testdata", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && licIsLicenseFile(d.Name()) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	cache := os.Getenv("GOMODCACHE")
+	if cache == "" {
+		if out, err := exec.Command("go", "env", "GOMODCACHE").Output(); err == nil {
+			cache = strings.TrimSpace(string(out))
+		}
+	}
+	if cache != "" {
+		ms, _ := filepath.Glob(filepath.Join(cache, "*", "*", "*@*", "LICENSE*"))
+		ms2, _ := filepath.Glob(filepath.Join(cache, "*", "*@*", "LICENSE*"))
+		ms = append(ms, ms2...)
+		if len(ms) > 400 {
+			ms = ms[:400]
+		}
+		files = append(files, ms...)
+	}
+	if len(files) < 10 {
+		t.Fatalf("only %d licence files to compare", len(files))
+	}
+	for _, f := range files {
+		text, err := os.ReadFile(f)
+		if err != nil || len(text) > MaxFileSize {
+			continue
+		}
+		got := licClassify(text)
+		var want []string
+		if cov := licensecheck.Scan(text); cov.Percent >= MinCoverage {
+			for _, m := range cov.Match {
+				if m.IsURL {
+					continue
+				}
+				if id, ok := canonicalLicense(m.ID); ok {
+					want = append(want, id)
+				} else {
+					want = append(want, "LicenseRef-"+m.ID)
+				}
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: common licences first give %q, all licences %q", f, got, want)
+		}
+	}
+	t.Logf("%d licence files agree", len(files))
 }
