@@ -51,8 +51,11 @@
 // without the leading "v"; pseudo-versions and +incompatible versions are
 // ordinary SemVer and are compared with golang.org/x/mod/semver. Go toolchain
 // versions ("go1.21.3") must be mapped by the caller with [GoVersion] before
-// being checked against the "stdlib" and "toolchain" packages. Other
-// ecosystems' ECOSYSTEM ranges give [ErrUnsupportedEcosystem]; GIT ranges
+// being checked against the "stdlib" and "toolchain" packages. ECOSYSTEM
+// ranges of PyPI are ordered as PEP 440 says (packaging.python.org, "Version
+// specifiers": epochs, zero-padded releases, pre-, post- and dev-releases,
+// local versions, normalized spellings). Other ecosystems' ECOSYSTEM ranges
+// give [ErrUnsupportedEcosystem]; GIT ranges
 // give [ErrGitRange], since commits cannot be ordered without the repository.
 //
 // # Errors
@@ -63,7 +66,9 @@
 //	osv: GO-2021-0113: affected[0].ranges[1].events[2]: event has 2 keys (fixed, introduced), want exactly one
 //
 // [ErrUnsupportedEcosystem] and [ErrGitRange] are sentinels callers can test
-// with errors.Is to report "could not evaluate" rather than "not affected".
+// with errors.Is to report "could not evaluate" rather than "not affected";
+// [ErrInvalidVersion] means a version (the one asked about, or an event's)
+// does not follow the range's syntax, SemVer or PEP 440.
 //
 // # Aliases
 //

@@ -114,7 +114,9 @@ func (c *cli) writeOutput(name string, data []byte) error {
 }
 
 // writeFileAtomic creates name with the content write produces, replacing
-// any existing file only once the new one is complete and synced.
+// any existing file only once the new one is complete. It does not fsync:
+// the outputs are regenerated from their inputs, and an fsync costs
+// seconds on a busy disk.
 func writeFileAtomic(name string, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
 	if err != nil {
@@ -127,10 +129,6 @@ func writeFileAtomic(name string, write func(io.Writer) error) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
 		f.Close()
 		return err
 	}
