@@ -51,7 +51,7 @@ func fixtureInventory() *inventory.Inventory {
 			comp(inventory.NPM, "evil-pkg", "1.0.1", "pkg:npm/evil-pkg@1.0.1", "package-lock.json"),
 			comp(inventory.NPM, "nover", "", "pkg:npm/nover", "package-lock.json"),
 			comp(inventory.NPM, "withdrawn-pkg", "1.0.0", "pkg:npm/withdrawn-pkg@1.0.0", "package-lock.json"),
-			comp(inventory.PyPI, "pyother", "0.5", "pkg:pypi/pyother@0.5", "requirements.txt"),
+			comp("Maven", "org.example:other", "0.5", "pkg:maven/org.example/other@0.5", "pom.xml"),
 			comp(inventory.PyPI, "pyvuln", "1.1", "pkg:pypi/pyvuln@1.1", "requirements.txt"),
 			{Name: "README", PURL: "generic/README"},
 		},
@@ -105,6 +105,7 @@ func TestScan(t *testing.T) {
 			Kind: Vulnerability, ID: "PYSEC-2099-0001", Aliases: []string{"GHSA-pppp-qqqq-rrrr"},
 			Summary:     "pyvuln path traversal",
 			Package:     Package{Ecosystem: "PyPI", Name: "pyvuln", Version: "1.1", PURL: "pkg:pypi/pyvuln@1.1"},
+			Fixed:       "2.0",
 			Severity:    Medium,
 			Records:     []string{"GHSA-pppp-qqqq-rrrr", "PYSEC-2099-0001"},
 			Location:    Location{Path: "requirements.txt"},
@@ -136,7 +137,7 @@ func TestScan(t *testing.T) {
 	wantWarn := []string{
 		"scan: npm nover: no version, not looked up",
 		`scan: RUSTSEC-2099-0001: severity CVSS_V3 "CVSS:3.1/AV:X/AC:L"`,
-		"scan: PyPI: 1 advisory ranges could not be evaluated",
+		"scan: Maven: 1 advisory ranges could not be evaluated",
 	}
 	if len(rep.Warnings) != len(wantWarn) {
 		t.Errorf("Warnings = %q, want %d", rep.Warnings, len(wantWarn))
@@ -173,7 +174,10 @@ func TestScanVersions(t *testing.T) {
 		{inventory.Component{Ecosystem: inventory.Go, Name: "stdlib", Version: "1.22.2", PURL: "pkg:golang/stdlib@1.22.2"}, nil, "", 0},
 		{comp(inventory.CratesIO, "rustvuln", "0.1.9", "pkg:cargo/rustvuln@0.1.9", "Cargo.lock"), nil, "", 0},
 		{comp(inventory.NPM, "evil-pkg", "1.0.2", "pkg:npm/evil-pkg@1.0.2", "package-lock.json"), nil, "", 0},
-		{comp(inventory.PyPI, "pyvuln", "1.5", "pkg:pypi/pyvuln@1.5", "requirements.txt"), nil, "", 1},
+		// In the range, not in the versions list: PEP 440 decides.
+		{comp(inventory.PyPI, "pyvuln", "1.5", "pkg:pypi/pyvuln@1.5", "requirements.txt"), []string{"PYSEC-2099-0001"}, "2.0", 0},
+		{comp(inventory.PyPI, "pyvuln", "2.0.post1", "pkg:pypi/pyvuln@2.0.post1", "requirements.txt"), nil, "", 0},
+		{comp("Maven", "org.example:other", "0.5", "pkg:maven/org.example/other@0.5", "pom.xml"), nil, "", 1},
 		{goMod("example.com/unknown", "v1.0.0"), nil, "", 0},
 	}
 	for _, tt := range tests {
