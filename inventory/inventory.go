@@ -82,7 +82,9 @@ type Component struct {
 
 // File is a file found by the walk that carries executable content.
 type File struct {
-	Path   string // slash-separated, relative to the walk's root ("" root: the file itself)
+	// Path is slash-separated and relative to the walk's root; when the
+	// root is the file itself, its base name.
+	Path   string
 	Size   int64
 	SHA256 string // lowercase hex
 	// Format is "elf", "pe" or "macho".

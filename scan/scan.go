@@ -68,6 +68,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -668,11 +669,14 @@ func ghsaSeverity(raw json.RawMessage) Severity {
 // check that is not a note.
 func hardeningFindings(root string, files []inventory.File, warns *[]string) []Finding {
 	var out []Finding
+	// A walk of a single file names it by its base name (or by "").
+	st, err := os.Stat(root)
+	single := err == nil && !st.IsDir()
 	for _, file := range files {
 		path, loc := root, file.Path
-		if file.Path != "" {
+		if file.Path != "" && !single {
 			path = filepath.Join(root, filepath.FromSlash(file.Path))
-		} else {
+		} else if loc == "" {
 			loc = filepath.ToSlash(filepath.Base(root))
 		}
 		rep, err := hardening.CheckFile(path)

@@ -359,4 +359,17 @@ func TestHardeningFindings(t *testing.T) {
 	if len(rep.Findings) == 0 || rep.Findings[0].Location.Path != "app" {
 		t.Errorf("root file findings %s", dump(rep.Findings))
 	}
+
+	// A walk of a single file names it by its base name, as inventory.Walk does.
+	inv, err = inventory.Walk(context.Background(), filepath.Join(dir, "app"), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = Scan(context.Background(), fixtureDB(t), inv, Options{Root: filepath.Join(dir, "app"), Hardening: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Warnings) != 0 || !slices.ContainsFunc(rep.Findings, func(f Finding) bool { return f.ID == "hardening/go-trimpath" && f.Location.Path == "app" }) {
+		t.Errorf("walked root file: findings %s, warnings %q", dump(rep.Findings), rep.Warnings)
+	}
 }
