@@ -57,9 +57,17 @@ const MaxFileSize = 1 << 20
 // whose name, compared without case and without a ".md", ".txt", ".rst" or
 // ".markdown" extension, is LICENSE, LICENCE, COPYING, UNLICENSE,
 // COPYING.LESSER or COPYING.LIB, or one of LICENSE, LICENCE and COPYING
-// followed by "-" or "_" and anything (LICENSE-MIT, LICENSE_APACHE). Files
-// over MaxFileSize bytes are skipped. Dir reads the directory once and only
-// the licence files in it.
+// followed by "-" or "_" and anything (LICENSE-MIT, LICENSE_APACHE), except
+// source files (license_test.go, license.py, ...). Files over MaxFileSize
+// bytes are skipped. Dir reads the directory once and only the licence files
+// in it.
+//
+// The main files (LICENSE, COPYING, ... without a suffix) are matched
+// against all of licensecheck's licences; the secondary ones (LICENSE-MIT,
+// LICENSE-3RD-PARTY, COPYING_LOGO) against the common licences and their
+// variants only (see licCommon): they are nearly always a second common
+// licence of a dual-licensed module, or notes no classifier recognizes, and
+// matching them against everything costs a second of start-up per process.
 //
 // Dir fails only when dir cannot be listed or a licence file cannot be
 // read.
@@ -87,7 +95,7 @@ func Dir(dir string) ([]string, error) {
 		if text == nil {
 			continue
 		}
-		ids = append(ids, licClassify(text)...)
+		ids = append(ids, licClassify(text, licIsMainFile(e.Name()))...)
 	}
 	if len(ids) == 0 {
 		return nil, nil
@@ -114,10 +122,23 @@ func licReadFile(path string) ([]byte, error) {
 	return text, nil
 }
 
+// licSourceExts are the extensions of source files that look like licence
+// files by name (license_test.go).
+var licSourceExts = []string{".go", ".py", ".js", ".ts", ".rs", ".c", ".h", ".java", ".rb", ".sh", ".json", ".yaml", ".yml", ".toml", ".html"}
+
+// licIsMainFile reports whether the licence file name is a main one:
+// without a "-" or "_" suffix.
+func licIsMainFile(name string) bool {
+	return !strings.ContainsAny(name, "-_")
+}
+
 // licIsLicenseFile reports whether name is the name of a licence file, as
 // Dir documents.
 func licIsLicenseFile(name string) bool {
 	n := strings.ToLower(name)
+	if slices.Contains(licSourceExts, filepath.Ext(n)) {
+		return false
+	}
 	for _, ext := range []string{".md", ".txt", ".rst", ".markdown"} {
 		if s, ok := strings.CutSuffix(n, ext); ok {
 			n = s
@@ -166,13 +187,13 @@ var licCommonScanner = sync.OnceValue(func() *licensecheck.Scanner {
 
 // licClassify returns the SPDX identifiers of the licences text matches, or
 // nil when the matches cover less than MinCoverage percent of it. It scans
-// with the common licences first and with all of licensecheck's only when
-// those cover less than MinCoverage percent: a text that one of them
-// covers that well is that licence (the result is the same either way, as
-// the tests check on every licence text in testdata).
-func licClassify(text []byte) []string {
+// with the common licences first and, when all is set, with all of
+// licensecheck's when those cover less than MinCoverage percent: a text
+// that one of them covers that well is that licence (the result is the same
+// either way, as a test checks on hundreds of licence files).
+func licClassify(text []byte, all bool) []string {
 	cov := licCommonScanner().Scan(text)
-	if cov.Percent < MinCoverage {
+	if cov.Percent < MinCoverage && all {
 		cov = licensecheck.Scan(text)
 	}
 	if cov.Percent < MinCoverage {

@@ -91,6 +91,22 @@ func TestDirSkips(t *testing.T) {
 	})
 }
 
+// TestSecondaryCommonOnly checks that a secondary licence file (LICENSE-X)
+// is matched against the common licences only, a main one against all.
+func TestSecondaryCommonOnly(t *testing.T) {
+	// The Fair License (SPDX "Fair"): short, and not a common licence.
+	fair := []byte("Usage of the works is permitted provided that this instrument is retained with the works, so that any entity that uses the works is notified of this instrument.\n\nDISCLAIMER: THE WORKS ARE WITHOUT WARRANTY.\n")
+	if got := licClassify(fair, true); !slices.Equal(got, []string{"Fair"}) {
+		t.Fatalf("main file: %q, want [Fair]", got)
+	}
+	if got := licClassify(fair, false); got != nil {
+		t.Errorf("secondary file: %q, want nothing (common licences only)", got)
+	}
+	if !licIsMainFile("LICENSE.md") || licIsMainFile("LICENSE-MIT") || licIsMainFile("COPYING_LOGO") {
+		t.Error("licIsMainFile")
+	}
+}
+
 func TestIsLicenseFile(t *testing.T) {
 	for name, want := range map[string]bool{
 		"LICENSE": true, "LICENSE.md": true, "License.txt": true, "LICENCE": true,
@@ -98,6 +114,7 @@ func TestIsLicenseFile(t *testing.T) {
 		"LICENSE-MIT": true, "LICENSE-APACHE": true, "LICENSE_BSD.txt": true,
 		"NOTICE": false, "README.md": false, "license.go": false, "LICENSE-": false,
 		"licenses": false, "LICENSE.go": false, "COPYRIGHT": false, "mylicense": false,
+		"license_test.go": false, "LICENSE-gen.py": false, "COPYING_config.yaml": false,
 	} {
 		if got := licIsLicenseFile(name); got != want {
 			t.Errorf("licIsLicenseFile(%q) = %v, want %v", name, got, want)
@@ -265,7 +282,7 @@ func TestCommonFirstSameResult(t *testing.T) {
 		if err != nil || len(text) > MaxFileSize {
 			continue
 		}
-		got := licClassify(text)
+		got := licClassify(text, true)
 		var want []string
 		if cov := licensecheck.Scan(text); cov.Percent >= MinCoverage {
 			for _, m := range cov.Match {
