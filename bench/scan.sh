@@ -13,9 +13,14 @@
 #       hallmark reads licences from the module cache too.
 #   (c) vulnerability scan of the same tree against the full Go database:
 #       `hallmark scan DIR --format json` (the database imported once, as
-#       `hallmark db import` leaves it) against `osv-scanner scan source -r
-#       --offline --all-vulns --no-call-analysis=go --experimental-plugins=lockfile,sbom,directory,go/binary --format json DIR` (its
-#       offline database: the same records as its per-ecosystem all.zip).
+#       `hallmark db import` leaves it) against `osv-scanner scan source
+#       --offline --all-vulns --no-call-analysis=go --experimental-plugins=
+#       lockfile,sbom,directory,go/binary --format json DIR` (its offline
+#       database: the same records as its per-ecosystem all.zip). osv-scanner
+#       runs without -r: recursive, it would also read the fixture lockfiles
+#       under testdata/, which hallmark skips (they are not the product); both
+#       trees have their one manifest, go.mod, at the root, so both tools scan
+#       the same go.mod (and osv-scanner walks less).
 #       The script checks that both report the same (vulnerability, package,
 #       version) triples before it times anything, and fails if not.
 #   Inputs: this repository, and a larger Go module tree: cosign v2.6.5's
@@ -86,7 +91,7 @@ targets=("$repo" "$cosign_dir")
 same_findings() {
 	local dir=$1
 	"$hallmark" scan --db "$db" --format json "$dir" >"$tmp/hm.json" || [[ $? == 1 ]]
-	"$osvscanner" scan source -r --offline --all-vulns --no-call-analysis=go --experimental-plugins=lockfile,sbom,directory,go/binary --format json "$dir" >"$tmp/osv.json" 2>/dev/null || [[ $? == 1 ]]
+	"$osvscanner" scan source --offline --all-vulns --no-call-analysis=go --experimental-plugins=lockfile,sbom,directory,go/binary --format json "$dir" >"$tmp/osv.json" 2>/dev/null || [[ $? == 1 ]]
 	python3 - "$tmp/hm.json" "$tmp/osv.json" <<'EOF'
 import json, sys
 hm = json.load(open(sys.argv[1]))
@@ -138,6 +143,6 @@ EOF
 	same_findings "$dir"
 	hyperfine --runs "$runs" --warmup 1 -i --export-markdown "$tmp/c.md" \
 		-n "hallmark scan" "$hallmark scan --db $db --format json $dir" \
-		-n "osv-scanner" "$osvscanner scan source -r --offline --all-vulns --no-call-analysis=go --experimental-plugins=lockfile,sbom,directory,go/binary --format json $dir"
+		-n "osv-scanner" "$osvscanner scan source --offline --all-vulns --no-call-analysis=go --experimental-plugins=lockfile,sbom,directory,go/binary --format json $dir"
 	cat "$tmp/c.md"
 done
