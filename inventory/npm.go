@@ -594,25 +594,13 @@ type npmComponents map[string]*Component
 
 func newNPMComponents() npmComponents { return make(npmComponents) }
 
-func npmScopeRank(s Scope) int {
-	switch s {
-	case Direct:
-		return 3
-	case Indirect:
-		return 2
-	case Development:
-		return 1
-	}
-	return 0
-}
-
 func (cs npmComponents) add(c Component) {
 	old, ok := cs[c.PURL]
 	if !ok {
 		cs[c.PURL] = &c
 		return
 	}
-	if npmScopeRank(c.Scope) > npmScopeRank(old.Scope) {
+	if scopeRank(c.Scope) > scopeRank(old.Scope) {
 		old.Scope = c.Scope
 	}
 	old.Licenses = append(old.Licenses, c.Licenses...)
