@@ -5,7 +5,8 @@
 # about it (each logged with an inclusion proof and timestamped), verifies
 # both offline against the exported trusted root, serves the control plane
 # and signs through it with a builder's token and a short-lived certificate,
-# verifies the audit log, checks the log, and shows that a changed file fails.
+# verifies the audit log, checks the log, writes and attests an SBOM of
+# hallmark, scans the hallmark binary, and shows that a changed file fails.
 # Run from anywhere: bash examples/quickstart.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,6 +66,15 @@ hallmark audit log --verify
 echo "== the log: its checkpoint, and the monitor finds nothing foreign"
 hallmark log checkpoint
 hallmark log monitor
+
+echo "== what hallmark is made of: an SBOM, attested, and a scan"
+hallmark sbom "$repo" -o sbom.cdx.json
+hallmark attest --predicate-type https://cyclonedx.org/bom --predicate sbom.cdx.json bin/hallmark
+vulns=$repo/../shared/data/go-vulndb-osv.tgz                     # the Go vulnerability database
+[ -f "$vulns" ] || vulns=$repo/cmd/hallmark/testdata/peers/osv   # else a few fixture records
+hallmark db import --quiet "$vulns"
+hallmark db status
+hallmark scan --fail-on none bin                # the binary: its modules, its Go release, hardening
 
 echo "== a changed file must fail (exit 1)"
 echo "hello, tampered" > hello.txt
