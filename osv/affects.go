@@ -279,6 +279,14 @@ func fixedOrder(eco string) evaluator {
 	return semverOrder
 }
 
+// FixedBefore reports whether fixed version a comes before fixed version b
+// in ecosystem's version order (PEP 440 for PyPI, SemVer 2.0 otherwise),
+// both as records spell them ("1.2.3" for Go, without the "v"): how a
+// caller picks the smallest of the fixed versions of several records.
+func FixedBefore(ecosystem, a, b string) bool {
+	return fixedOrder(ecosystem).less(a, b)
+}
+
 // Fixed returns the smallest fixed version above version among the ranges
 // of r that affect the package (ecosystem, name) at that version: the
 // upgrade that fixes this record, spelled as the record spells it. It

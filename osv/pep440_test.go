@@ -398,3 +398,21 @@ func FuzzPEP440(f *testing.F) {
 		}
 	})
 }
+
+func TestFixedBefore(t *testing.T) {
+	for _, tc := range []struct {
+		eco, a, b string
+		want      bool
+	}{
+		{"PyPI", "2.9", "2.10.1", true},
+		{"PyPI", "1.9rc1", "1.9", true},
+		{"PyPI", "2.10.1", "2.9", false},
+		{"Go", "0.3.7", "0.10.0", true},
+		{"Go", "0.0.0-20210520170846-37e1c6afe023", "0.1.0", true},
+		{"npm", "4.17.21", "4.17.19", false},
+	} {
+		if got := FixedBefore(tc.eco, tc.a, tc.b); got != tc.want {
+			t.Errorf("FixedBefore(%s, %s, %s) = %v, want %v", tc.eco, tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -79,7 +79,6 @@ import (
 	gocvss30 "github.com/pandatix/go-cvss/30"
 	gocvss31 "github.com/pandatix/go-cvss/31"
 	gocvss40 "github.com/pandatix/go-cvss/40"
-	"golang.org/x/mod/semver"
 
 	"github.com/hallmark-dev/hallmark/hardening"
 	"github.com/hallmark-dev/hallmark/inventory"
@@ -506,7 +505,7 @@ func vulnFinding(g osv.Group, from []*osv.Record, c *inventory.Component, versio
 	}
 	for _, r := range from {
 		fx := r.Fixed(eco, c.Name, version)
-		if fx != "" && (f.Fixed == "" || semver.Compare("v"+fx, "v"+f.Fixed) < 0) {
+		if fx != "" && (f.Fixed == "" || osv.FixedBefore(eco, fx, f.Fixed)) {
 			f.Fixed = fx
 		}
 	}
