@@ -24,7 +24,7 @@
 //
 // Withdrawn records are never findings, nor do they lend their scores to
 // others. Ranges that cannot be evaluated (GIT ranges, ECOSYSTEM ranges of
-// ecosystems other than Go, npm and crates.io) mean "unknown", not
+// ecosystems other than Go, npm, crates.io and PyPI) mean "unknown", not
 // "affected": they give no finding; non-GIT ones are counted in one warning
 // per ecosystem, GIT ones are ignored quietly (as osv-scanner does).
 //
