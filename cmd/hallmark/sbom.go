@@ -3,11 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 
+	"github.com/hallmark-dev/hallmark/internal/atomicfile"
 	"github.com/hallmark-dev/hallmark/inventory"
 	"github.com/hallmark-dev/hallmark/sbom"
 )
@@ -100,40 +99,12 @@ func (c *cli) inventory(ctx context.Context, path string, licenses bool) (*inven
 }
 
 // writeOutput writes data to stdout when name is "" or "-", else to the file
-// name through a temporary file in its directory renamed into place, so a
-// failed write never leaves a truncated file.
+// name, replaced atomically (internal/atomicfile), so a failed write never
+// leaves a truncated file.
 func (c *cli) writeOutput(name string, data []byte) error {
 	if name == "" || name == "-" {
 		_, err := c.stdout.Write(data)
 		return err
 	}
-	return writeFileAtomic(name, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
-// writeFileAtomic creates name with the content write produces, replacing
-// any existing file only once the new one is complete. It does not fsync:
-// the outputs are regenerated from their inputs, and an fsync costs
-// seconds on a busy disk.
-func writeFileAtomic(name string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
+	return atomicfile.Write(name, data, 0o644)
 }
