@@ -272,6 +272,14 @@ func Parse(statement []byte) (*Summary, error) {
 	for _, a := range p.InputAttestations {
 		s.InputAttestations = append(s.InputAttestations, Attestation(a))
 	}
+	// Empty optional collections are the same as absent ones: Statement
+	// leaves both out.
+	if len(s.VerifierVersion) == 0 {
+		s.VerifierVersion = nil
+	}
+	if len(s.DependencyLevels) == 0 {
+		s.DependencyLevels = nil
+	}
 	if p.TimeVerified == "" {
 		return nil, errors.New("vsa: predicate.timeVerified: missing")
 	}

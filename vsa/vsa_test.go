@@ -257,6 +257,33 @@ func TestParseInvalid(t *testing.T) {
 	})
 }
 
+// Empty optional collections read as absent ones, so that what Parse
+// returns Statement writes and Parse reads back unchanged.
+func TestParseEmptyOptional(t *testing.T) {
+	good, _ := vsa.Statement(summary())
+	in := strings.Replace(string(good), `"version":{"hallmark":"1.4.0"}`, `"version":{}`, 1)
+	in = strings.Replace(in, `{"SLSA_BUILD_LEVEL_0":2,"SLSA_BUILD_LEVEL_3":5}`, `{}`, 1)
+	in = strings.Replace(in, `"inputAttestations":[{"uri":"https://hallmark.example/log/17","digest":{"sha256":"`+digestB+`"}}]`, `"inputAttestations":[]`, 1)
+	if strings.Contains(in, "1.4.0") || strings.Contains(in, "LEVEL_0") || strings.Contains(in, "log/17") {
+		t.Fatalf("fixture not changed: %s", in)
+	}
+	s, err := vsa.Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.VerifierVersion != nil || s.DependencyLevels != nil || s.InputAttestations != nil {
+		t.Fatalf("Parse = %+v, want nil version, dependencyLevels and inputAttestations", *s)
+	}
+	again, err := vsa.Statement(*s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := vsa.Parse(again)
+	if err != nil || !reflect.DeepEqual(s, s2) {
+		t.Fatalf("round trip: %+v, %v; want %+v", s2, err, s)
+	}
+}
+
 // A statement as another producer might write it: pretty-printed, keys in
 // another order, optional fields absent.
 func TestParseForeign(t *testing.T) {
