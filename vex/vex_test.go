@@ -113,7 +113,12 @@ func TestSchemaValid(t *testing.T) {
 		"sample":          sample(),
 		"impact only":     only(Statement{Vulnerability: "CVE-1", Products: []string{app}, Status: NotAffected, ImpactStatement: "x"}),
 		"no subcomponent": only(Statement{Vulnerability: "CVE-1", Products: []string{app}, Status: NotAffected, Justification: ComponentNotPresent}),
-		"with id":         func() Document { d := sample(); d.ID = "urn:uuid:3f4c4b4e-1111-4222-8333-444455556666"; d.Version = 3; return d }(),
+		"with id": func() Document {
+			d := sample()
+			d.ID = "urn:uuid:3f4c4b4e-1111-4222-8333-444455556666"
+			d.Version = 3
+			return d
+		}(),
 	}
 	for name, d := range docs {
 		t.Run(name, func(t *testing.T) {
