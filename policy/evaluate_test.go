@@ -104,9 +104,9 @@ func TestScoreThreshold(t *testing.T) {
 		{scan.Medium, 6.5, Fail},
 		{scan.Medium, 6.4, Warn},
 		{scan.Low, 1.9, Pass},
-		{scan.High, -1, Fail},  // no score: the floor of high, 7.0
+		{scan.High, -1, Fail},   // no score: the floor of high, 7.0
 		{scan.Medium, -1, Warn}, // 4.0
-		{scan.Low, 9.8, Fail},  // the score's rating is worse: it counts
+		{scan.Low, 9.8, Fail},   // the score's rating is worse: it counts
 		{scan.Unknown, 8.0, Fail},
 	} {
 		f := vuln("GHSA-1", tc.sev)
@@ -233,7 +233,7 @@ profiles:
 		{[]string{"GPL-2.0-only WITH Classpath-exception-2.0"}, Pass, ""},
 		{[]string{"GPL-2.0-only"}, Fail, "license.allow"},
 		{[]string{"Apache-2.0 WITH LLVM-exception"}, Pass, ""}, // allowed through its licence
-		{[]string{"MPL-2.0"}, Fail, "license.deny"},             // deny wins over allow
+		{[]string{"MPL-2.0"}, Fail, "license.deny"},            // deny wins over allow
 		{nil, Warn, "license.unknown"},
 		{[]string{"not a licence ((("}, Warn, "license.unknown"},
 		{[]string{"MIT", "SEE LICENSE IN x"}, Warn, "license.unknown"},
