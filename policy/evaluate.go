@@ -150,11 +150,24 @@ func (v *Verdict) finish() {
 		perm[i] = int32(i)
 	}
 	slices.SortFunc(perm, func(i, j int32) int { return compareDecisions(&v.Decisions[i], &v.Decisions[j]) })
-	sorted := make([]Decision, len(v.Decisions))
-	for i, j := range perm {
-		sorted[i] = v.Decisions[j]
+	// Put decision perm[i] at i, in place, one cycle at a time.
+	ds := v.Decisions
+	for i := range perm {
+		if perm[i] == int32(i) {
+			continue
+		}
+		tmp, j := ds[i], int32(i)
+		for {
+			k := perm[j]
+			perm[j] = j
+			if k == int32(i) {
+				ds[j] = tmp
+				break
+			}
+			ds[j] = ds[k]
+			j = k
+		}
 	}
-	v.Decisions = sorted
 	for _, d := range v.Decisions {
 		switch d.Action {
 		case Fail:
@@ -205,7 +218,10 @@ type evaluator struct {
 	exc   *exceptionIndex
 	build ref.Val
 	act   activation
-	maps  *findingMaps
+	fv    findingVal
+	// reasons caches threshold reasons without a score, by kind,
+	// severity rank and outcome (fail, warn, pass).
+	reasons [3][6][3]string
 	names [3]kindNames // vulnerability, hardening, sast
 }
 
@@ -241,7 +257,6 @@ func (ev *evaluator) init() {
 		}
 		ev.build = types.DefaultTypeAdapter.NativeToValue(b)
 		ev.act.build = ev.build
-		ev.maps = newFindingMaps()
 	}
 }
 
@@ -284,15 +299,15 @@ func (ev *evaluator) finding(f *scan.Finding) Decision {
 	case malicious:
 		d.Action, d.Rule, d.Reason = Fail, "malicious", "malicious package: it fails in every profile"
 	case f.Kind == scan.Vulnerability:
-		ev.threshold(&d, f, &ev.prof.Vulnerabilities.Thresholds, &ev.names[0])
+		ev.threshold(&d, f, &ev.prof.Vulnerabilities.Thresholds, 0)
 		if d.Action == Fail && ev.prof.Vulnerabilities.FixableOnly && !f.Fixable() {
 			d.Action, d.Rule = Warn, "vulnerability.fixable_only"
 			d.Reason += ", but no fixed version is known and fixable_only is set"
 		}
 	case f.Kind == scan.Hardening:
-		ev.threshold(&d, f, &ev.prof.Hardening, &ev.names[1])
+		ev.threshold(&d, f, &ev.prof.Hardening, 1)
 	case f.Kind == scan.SAST:
-		ev.threshold(&d, f, &ev.prof.SAST, &ev.names[2])
+		ev.threshold(&d, f, &ev.prof.SAST, 2)
 	default:
 		d.Action, d.Rule, d.Reason = Fail, "kind.unknown", "unknown finding kind "+strconv.Quote(clip(string(f.Kind)))
 	}
@@ -304,7 +319,8 @@ func (ev *evaluator) finding(f *scan.Finding) Decision {
 				continue
 			}
 			if ev.act.finding == nil {
-				ev.act.finding = ev.maps.fill(f)
+				ev.fv = findingVal{f: f}
+				ev.act.finding = &ev.fv
 			}
 			ok, err := r.match(&ev.act)
 			switch {
@@ -323,24 +339,43 @@ func (ev *evaluator) finding(f *scan.Finding) Decision {
 	return d
 }
 
-// threshold decides d by the kind's thresholds t.
-func (ev *evaluator) threshold(d *Decision, f *scan.Finding, t *Thresholds, names *kindNames) {
+// threshold decides d by the thresholds t of kind k (an index of names).
+func (ev *evaluator) threshold(d *Decision, f *scan.Finding, t *Thresholds, k int) {
+	names := &ev.names[k]
 	sev, score := effective(f)
 	if sev == scan.Unknown {
 		d.Action, d.Rule, d.Reason = t.Unscored.action(), names.unscored, "no severity is known: unscored is "+string(t.Unscored)
 		return
 	}
-	what := "severity " + string(sev)
-	if score >= 0 && (t.FailOn.Score != 0 || t.WarnOn.Score != 0) {
-		what = "CVSS score " + strconv.FormatFloat(score, 'f', -1, 64)
-	}
+	byScore := score >= 0 && (t.FailOn.Score != 0 || t.WarnOn.Score != 0)
+	var outcome int
 	switch {
 	case t.FailOn.reached(sev, score):
-		d.Action, d.Rule, d.Reason = Fail, names.failOn, what+" reaches fail_on "+t.FailOn.String()
+		d.Action, d.Rule, outcome = Fail, names.failOn, 0
 	case t.WarnOn.reached(sev, score):
-		d.Action, d.Rule, d.Reason = Warn, names.warnOn, what+" is below fail_on "+t.FailOn.String()+" and reaches warn_on "+t.WarnOn.String()
+		d.Action, d.Rule, outcome = Warn, names.warnOn, 1
 	default:
-		d.Action, d.Rule, d.Reason = Pass, names.warnOn, what+" is below warn_on "+t.WarnOn.String()
+		d.Action, d.Rule, outcome = Pass, names.warnOn, 2
+	}
+	cached := &ev.reasons[k][sev.Rank()][outcome]
+	if !byScore && *cached != "" {
+		d.Reason = *cached
+		return
+	}
+	what := "severity " + string(sev)
+	if byScore {
+		what = "CVSS score " + strconv.FormatFloat(score, 'f', -1, 64)
+	}
+	switch outcome {
+	case 0:
+		d.Reason = what + " reaches fail_on " + t.FailOn.String()
+	case 1:
+		d.Reason = what + " is below fail_on " + t.FailOn.String() + " and reaches warn_on " + t.WarnOn.String()
+	default:
+		d.Reason = what + " is below warn_on " + t.WarnOn.String()
+	}
+	if !byScore {
+		*cached = d.Reason
 	}
 }
 

@@ -464,3 +464,32 @@ func TestHintLimit(t *testing.T) {
 		t.Errorf("hint %q", v.Hint)
 	}
 }
+
+// Rules see the finding as a whole map: keys, presence, size, iteration,
+// equality, types.
+func TestFindingValue(t *testing.T) {
+	f := vuln("GHSA-1", scan.Low)
+	f.Aliases = []string{"CVE-1"}
+	f.CVSS3 = &scan.Score{Version: "3.1", Base: 3.5}
+	f.Location = scan.Location{Path: "package-lock.json", Line: 3}
+	for _, expr := range []string{
+		`finding.id == "GHSA-1" && finding.kind == "vulnerability" && finding.severity == "low"`,
+		`finding.aliases == ["CVE-1"] && "CVE-1" in finding.aliases && size(finding.aliases) == 1`,
+		`finding.score == 3.5 && finding.score > 3 && finding.fixable && finding.fixed == "1.0.1"`,
+		`finding.package == {"ecosystem": "npm", "name": "left-pad", "version": "1.0.0", "purl": "pkg:npm/left-pad@1.0.0"}`,
+		`finding.location.path == "package-lock.json" && finding.location.line == 3 && finding.location.column == 0`,
+		`finding.reachability == ""`,
+		`size(finding) == 10 && "id" in finding && !("nope" in finding) && has(finding.fixed) && !has(finding.nope)`,
+		`finding.all(k, k in ["kind", "id", "aliases", "severity", "score", "fixable", "fixed", "package", "reachability", "location"])`,
+		`finding.exists(k, k == "package") && finding.?nope.orValue("x") == "x" && type(finding) == map`,
+		`finding == finding && finding["id"] == "GHSA-1"`,
+	} {
+		t.Run(expr, func(t *testing.T) {
+			p := mustParse(t, header+"projects: {p: low}\nrules:\n  - {name: r, action: fail, expression: '"+strings.ReplaceAll(expr, "'", "''")+"'}\n")
+			d := decide(t, p, "p", f)
+			if d.Action != Fail || d.Rule != "rule:r" || d.Reason != "rule r matched" {
+				t.Errorf("%+v", d)
+			}
+		})
+	}
+}

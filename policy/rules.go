@@ -2,12 +2,14 @@ package policy
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"sync"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/common/types/traits"
 	"cel.dev/cel-go/interpreter"
 	"go.yaml.in/yaml/v3"
 
@@ -106,7 +108,7 @@ func rules(n *yaml.Node) ([]Rule, error) {
 		default:
 			return nil, errAt(exprNode, p, "rule %q: the expression gives %s, not a bool", r.Name, ast.OutputType())
 		}
-		r.prg, err = env.Program(ast, cel.CostLimit(MaxRuleCost))
+		r.prg, err = env.Program(ast, cel.CostLimit(MaxRuleCost), cel.EvalOptions(cel.OptOptimize))
 		if err != nil {
 			return nil, errAt(exprNode, p, "rule %q: %v", r.Name, err)
 		}
@@ -148,48 +150,117 @@ func (r *Rule) match(act *activation) (bool, error) {
 	return b, nil
 }
 
-// findingMaps hold the finding as rules see it. Keys: kind, id, aliases,
-// severity, score (-1 when no CVSS score is known), fixable, fixed, package
-// {ecosystem, name, version, purl}, reachability, location {path, line,
-// column}. One evaluation fills the same maps for each finding in turn, so
-// that judging a finding allocates no map.
-type findingMaps struct {
-	finding, pkg, loc map[string]any
+// findingVal is the finding as rules see it: a CEL map with the keys kind,
+// id, aliases, severity, score (-1 when no CVSS score is known), fixable,
+// fixed, package {ecosystem, name, version, purl}, reachability and
+// location {path, line, column}. Key lookups read the finding directly, so
+// that judging a finding converts only the values a rule reads; the other
+// map operations (iteration, equality, conversion) work on a map built
+// when first needed.
+type findingVal struct {
+	f    *scan.Finding
+	full traits.Mapper
 }
 
-func newFindingMaps() *findingMaps {
-	m := &findingMaps{
-		finding: make(map[string]any, 11),
-		pkg:     make(map[string]any, 4),
-		loc:     make(map[string]any, 3),
+const findingKeys = 10
+
+var _ traits.Mapper = (*findingVal)(nil)
+
+func (v *findingVal) materialize() traits.Mapper {
+	if v.full == nil {
+		f := v.f
+		v.full = types.DefaultTypeAdapter.NativeToValue(map[string]any{
+			"kind":         string(f.Kind),
+			"id":           f.ID,
+			"aliases":      aliasesOf(f),
+			"severity":     string(f.Severity),
+			"score":        f.Score(),
+			"fixable":      f.Fixable(),
+			"fixed":        f.Fixed,
+			"package":      packageOf(f),
+			"reachability": f.Reachability,
+			"location":     locationOf(f),
+		}).(traits.Mapper)
 	}
-	m.finding["package"] = m.pkg
-	m.finding["location"] = m.loc
-	return m
+	return v.full
 }
 
-var noAliases = []string{}
-
-// fill sets the maps to f's values.
-func (m *findingMaps) fill(f *scan.Finding) map[string]any {
-	aliases := f.Aliases
-	if aliases == nil {
-		aliases = noAliases
+func aliasesOf(f *scan.Finding) []string {
+	if f.Aliases == nil {
+		return []string{}
 	}
-	m.finding["kind"] = string(f.Kind)
-	m.finding["id"] = f.ID
-	m.finding["aliases"] = aliases
-	m.finding["severity"] = string(f.Severity)
-	m.finding["score"] = f.Score()
-	m.finding["fixable"] = f.Fixable()
-	m.finding["fixed"] = f.Fixed
-	m.finding["reachability"] = f.Reachability
-	m.pkg["ecosystem"] = f.Package.Ecosystem
-	m.pkg["name"] = f.Package.Name
-	m.pkg["version"] = f.Package.Version
-	m.pkg["purl"] = f.Package.PURL
-	m.loc["path"] = f.Location.Path
-	m.loc["line"] = int64(f.Location.Line)
-	m.loc["column"] = int64(f.Location.Column)
-	return m.finding
+	return f.Aliases
+}
+
+func packageOf(f *scan.Finding) map[string]any {
+	return map[string]any{"ecosystem": f.Package.Ecosystem, "name": f.Package.Name, "version": f.Package.Version, "purl": f.Package.PURL}
+}
+
+func locationOf(f *scan.Finding) map[string]any {
+	return map[string]any{"path": f.Location.Path, "line": int64(f.Location.Line), "column": int64(f.Location.Column)}
+}
+
+// Find implements traits.Mapper.
+func (v *findingVal) Find(key ref.Val) (ref.Val, bool) {
+	k, ok := key.(types.String)
+	if !ok {
+		return nil, false
+	}
+	f := v.f
+	switch k {
+	case "kind":
+		return types.String(f.Kind), true
+	case "id":
+		return types.String(f.ID), true
+	case "aliases":
+		return types.DefaultTypeAdapter.NativeToValue(aliasesOf(f)), true
+	case "severity":
+		return types.String(f.Severity), true
+	case "score":
+		return types.Double(f.Score()), true
+	case "fixable":
+		return types.Bool(f.Fixable()), true
+	case "fixed":
+		return types.String(f.Fixed), true
+	case "package":
+		return types.DefaultTypeAdapter.NativeToValue(packageOf(f)), true
+	case "reachability":
+		return types.String(f.Reachability), true
+	case "location":
+		return types.DefaultTypeAdapter.NativeToValue(locationOf(f)), true
+	}
+	return nil, false
+}
+
+// Get implements traits.Indexer.
+func (v *findingVal) Get(key ref.Val) ref.Val {
+	if val, ok := v.Find(key); ok {
+		return val
+	}
+	return types.NewErr("no such key: %v", key)
+}
+
+// Contains implements traits.Container.
+func (v *findingVal) Contains(key ref.Val) ref.Val {
+	_, ok := v.Find(key)
+	return types.Bool(ok)
+}
+
+func (v *findingVal) Size() ref.Val               { return types.Int(findingKeys) }
+func (v *findingVal) Iterator() traits.Iterator   { return v.materialize().Iterator() }
+func (v *findingVal) Equal(other ref.Val) ref.Val { return v.materialize().Equal(other) }
+func (v *findingVal) Type() ref.Type              { return types.MapType }
+func (v *findingVal) Value() any                  { return v.materialize().Value() }
+func (v *findingVal) ConvertToNative(t reflect.Type) (any, error) {
+	return v.materialize().ConvertToNative(t)
+}
+
+func (v *findingVal) ConvertToType(t ref.Type) ref.Val {
+	switch t {
+	case types.MapType:
+		return v
+	case types.TypeType:
+		return types.MapType
+	}
+	return types.NewErr("type conversion error from '%s' to '%s'", types.MapType, t)
 }
