@@ -222,7 +222,7 @@ type evaluator struct {
 	// reasons caches threshold reasons without a score, by kind,
 	// severity rank and outcome (fail, warn, pass).
 	reasons [3][6][3]string
-	names [3]kindNames // vulnerability, hardening, sast
+	names   [3]kindNames // vulnerability, hardening, sast
 }
 
 // kindNames are the rule names of one kind's thresholds.
