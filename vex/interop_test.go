@@ -180,3 +180,94 @@ func TestVexctl(t *testing.T) {
 		}
 	})
 }
+
+// TestGrype runs grype (v0.120.1) offline on a CycloneDX SBOM with two
+// vulnerable npm packages, against a vulnerability database made for the
+// test (testdata/grype: two made-up advisories, written by grype's own v6
+// database writer), with our documents as --vex.
+//
+// grype names the product of a scan only for container images (their
+// references and digests) or for sources with a name and a version
+// (pkg:generic/NAME@VERSION); an SBOM file gives neither, so for an SBOM it
+// applies only statements whose product is the vulnerable package itself.
+// The cases below record that: an exception written as {product: the
+// project, subcomponent: the package} suppresses nothing in grype's SBOM
+// scans, and one written as {product: the package} suppresses exactly its
+// vulnerability.
+func TestGrype(t *testing.T) {
+	grype := peer(t, "grype", "v0.120.1")
+	dbDir := t.TempDir()
+	env := []string{
+		"GRYPE_DB_CACHE_DIR=" + dbDir,
+		"GRYPE_DB_AUTO_UPDATE=false",
+		"GRYPE_DB_VALIDATE_AGE=false",
+		"GRYPE_CHECK_FOR_APP_UPDATE=false",
+	}
+	run(t, env, grype, "db", "import", filepath.Join("testdata", "grype", "vulnerability.db"))
+	sbom, err := filepath.Abs(filepath.Join("testdata", "two-vulns.cdx.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan := func(t *testing.T, vexDoc []byte) (matched, ignored []string) {
+		t.Helper()
+		args := []string{"sbom:" + sbom, "-o", "json"}
+		if vexDoc != nil {
+			args = append(args, "--vex", writeTemp(t, "exception.openvex.json", vexDoc))
+		}
+		out := run(t, env, grype, args...)
+		var res struct {
+			Matches []struct {
+				Vulnerability struct{ ID string } `json:"vulnerability"`
+			} `json:"matches"`
+			IgnoredMatches []struct {
+				Vulnerability struct{ ID string } `json:"vulnerability"`
+			} `json:"ignoredMatches"`
+		}
+		if err := json.Unmarshal(out, &res); err != nil {
+			t.Fatalf("grype output: %v\n%s", err, out)
+		}
+		for _, m := range res.Matches {
+			matched = append(matched, m.Vulnerability.ID)
+		}
+		for _, m := range res.IgnoredMatches {
+			ignored = append(ignored, m.Vulnerability.ID)
+		}
+		slices.Sort(matched)
+		slices.Sort(ignored)
+		return matched, ignored
+	}
+	const (
+		leftPad  = "pkg:npm/left-pad@1.3.0"
+		rightPad = "pkg:npm/right-pad@2.0.0"
+		subject  = "pkg:npm/example-app@1.2.0"
+	)
+	doc := func(statements ...Statement) []byte {
+		return mustJSON(t, Document{Author: "Hallmark exceptions", Timestamp: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), Statements: statements})
+	}
+	notAffected := func(vuln string, products, subs []string) Statement {
+		return Statement{Vulnerability: vuln, Products: products, Subcomponents: subs, Status: NotAffected, Justification: VulnerableCodeNotPresent}
+	}
+	both := []string{"CVE-2026-10001", "CVE-2026-10002"}
+	for _, tc := range []struct {
+		name                  string
+		doc                   []byte
+		wantMatched, wantIgnd []string
+	}{
+		{"no vex", nil, both, nil},
+		{"package as product", doc(notAffected("CVE-2026-10001", []string{leftPad}, nil)), []string{"CVE-2026-10002"}, []string{"CVE-2026-10001"}},
+		{"package as product, by alias", doc(Statement{Vulnerability: "GHSA-made-up0-0001", Aliases: []string{"CVE-2026-10001"},
+			Products: []string{leftPad}, Status: Fixed}), []string{"CVE-2026-10002"}, []string{"CVE-2026-10001"}},
+		{"another version of the package", doc(notAffected("CVE-2026-10001", []string{"pkg:npm/left-pad@1.2.0"}, nil)), both, nil},
+		{"the vulnerability in another package", doc(notAffected("CVE-2026-10001", []string{rightPad}, nil)), both, nil},
+		{"affected, with an action", doc(Statement{Vulnerability: "CVE-2026-10001", Products: []string{leftPad}, Status: Affected,
+			ActionStatement: "upgrade left-pad to 1.3.1"}), both, nil},
+		{"project as product, package as subcomponent", doc(notAffected("CVE-2026-10001", []string{subject}, []string{leftPad})), both, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			matched, ignored := scan(t, tc.doc)
+			if !slices.Equal(matched, tc.wantMatched) || !slices.Equal(ignored, tc.wantIgnd) {
+				t.Errorf("grype: matched %q, ignored %q; want matched %q, ignored %q", matched, ignored, tc.wantMatched, tc.wantIgnd)
+			}
+		})
+	}
+}
