@@ -1,6 +1,6 @@
 // Package vex writes and reads OpenVEX documents: the form in which Hallmark
 // exports approved exceptions, so that scanners and policy tools that speak
-// VEX (grype, vexctl, Trivy) suppress exactly the excepted vulnerabilities.
+// VEX (grype, vexctl) suppress exactly the excepted vulnerabilities.
 //
 // # Format
 //
@@ -36,8 +36,9 @@
 //
 // JSON validates its document before writing, and [Parse] applies the same
 // checks to what it reads, so every document JSON writes is accepted by Parse
-// (the round trip keeps everything but the timestamps' zones, which become
-// UTC) and every document Parse accepts validates against the OpenVEX schema.
+// (the round trip keeps the content; statements and their lists come back
+// sorted and timestamps in UTC) and every document Parse accepts, JSON
+// writes back in a form that validates against the OpenVEX schema.
 // On top of the schema, both require: at least one product per statement,
 // product and subcomponent purls that parse, no duplicate aliases, products,
 // subcomponents or statements, and no two statements about the same
@@ -58,6 +59,21 @@
 //
 // Input to Parse is at most [MaxSize] bytes and [MaxStatements] statements;
 // JSON refuses to write more than that.
+//
+// # Consumers
+//
+// What a consumer suppresses depends on how it names what it scanned; the
+// tests run these versions:
+//
+//   - vexctl v0.4.4 filter (SARIF) matches statements by vulnerability id or
+//     alias only, whatever the products, and removes not_affected and fixed
+//     results;
+//   - grype v0.120.1 names the product only for container images (their
+//     references and digests, pkg:oci purls) or for sources with a name and
+//     a version (pkg:generic/NAME@VERSION); scanning an SBOM file it has
+//     neither, and applies only statements whose product is the vulnerable
+//     package's own purl. A statement {product: the project, subcomponent:
+//     the package} is not applied to such scans.
 //
 // # Errors
 //
