@@ -151,7 +151,9 @@ type Statement struct {
 	// Aliases are other ids of the same vulnerability.
 	Aliases []string
 	// Products are the purls of the products the statement is about: the
-	// built artifact, or the project's subject. At least one.
+	// built artifact, or the project's subject. At least one. (grype
+	// applies a statement to an SBOM scan only when a product is the
+	// vulnerable package itself; see Consumers in the package doc.)
 	Products []string
 	// Subcomponents are the purls of the packages within the products that
 	// carry the vulnerable code; empty when the statement is about the
