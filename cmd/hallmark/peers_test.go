@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -250,6 +251,121 @@ func hallmarkFindings(t *testing.T, db, dir string) []peerFinding {
 			version: strings.TrimPrefix(f.Package.Version, "v"),
 			fixed:   strings.TrimPrefix(f.Fixed, "v"),
 		})
+	}
+	return out
+}
+
+// TestSyftSBOMScan scans the SBOMs syft writes of the fixture projects
+// (CycloneDX and SPDX JSON) and requires, for every package syft lists,
+// the same findings as a scan of the project itself: SBOMs from another
+// tool are read faithfully (purls, scopes, versions). syft's own gaps (it
+// lists one version of an npm package installed twice, and drops a Go
+// module that has an exclude directive) are packages it does not list, so
+// they are not compared.
+func TestSyftSBOMScan(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs syft")
+	}
+	syft, err := exec.LookPath(filepath.Join(peersDir(), "syft"))
+	if err != nil {
+		t.Skipf("syft not installed in %s (../shared/tools/install-peers.sh DIR syft; .ci/run does it): %v", peersDir(), err)
+	}
+	tmp := t.TempDir()
+	db := filepath.Join(tmp, "osv.sqlite")
+	if code := run([]string{"db", "import", "--quiet", "--db", db, "testdata/peers/osv"}, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("db import: exit %d", code)
+	}
+	if _, err := os.Stat(goVulnDB); err == nil {
+		if code := run([]string{"db", "import", "--quiet", "--db", db, goVulnDB}, io.Discard, io.Discard); code != 0 {
+			t.Fatalf("db import: exit %d", code)
+		}
+	}
+	for _, app := range []string{"go-app", "npm-app", "py-app", "rust-app"} {
+		dir := filepath.Join("testdata/peers", app)
+		want := hallmarkFindings(t, db, dir)
+		for _, format := range []string{"cyclonedx-json", "spdx-json"} {
+			t.Run(app+"/"+format, func(t *testing.T) {
+				out := filepath.Join(tmp, app+"."+format)
+				cmd := exec.Command(syft, "scan", "-q", "dir:"+dir, "-o", format+"="+out)
+				cmd.Env = append(os.Environ(), "SYFT_CHECK_FOR_APP_UPDATE=false")
+				if b, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("syft: %v\n%s", err, b)
+				}
+				listed := syftPackages(t, out)
+				got := hallmarkFindings(t, db, out)
+				var wantListed []peerFinding
+				for _, w := range want {
+					if listed[w.pkg+"@"+w.version] {
+						wantListed = append(wantListed, w)
+					}
+				}
+				if len(wantListed) == 0 {
+					t.Fatalf("syft lists none of the vulnerable packages of %s", app)
+				}
+				for _, w := range wantListed {
+					if !slices.ContainsFunc(got, func(g peerFinding) bool { return samePeerFinding(g, w) }) {
+						t.Errorf("missing from the SBOM's scan: %v", w)
+					}
+				}
+				for _, g := range got {
+					if !slices.ContainsFunc(wantListed, func(w peerFinding) bool { return samePeerFinding(g, w) }) {
+						t.Errorf("extra in the SBOM's scan: %v", g)
+					}
+				}
+			})
+		}
+	}
+}
+
+// syftPackages returns the name@version (without Go's "v") of every package
+// in a CycloneDX or SPDX SBOM, read from its purls.
+func syftPackages(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components []struct {
+			PURL string `json:"purl"`
+		} `json:"components"`
+		Packages []struct {
+			ExternalRefs []struct {
+				Type    string `json:"referenceType"`
+				Locator string `json:"referenceLocator"`
+			} `json:"externalRefs"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var purls []string
+	for _, c := range doc.Components {
+		purls = append(purls, c.PURL)
+	}
+	for _, p := range doc.Packages {
+		for _, r := range p.ExternalRefs {
+			if r.Type == "purl" {
+				purls = append(purls, r.Locator)
+			}
+		}
+	}
+	out := map[string]bool{}
+	for _, p := range purls {
+		p, _, _ = strings.Cut(p, "?")
+		at := strings.LastIndex(p, "@")
+		if at < 0 {
+			continue
+		}
+		name, version := p[:at], strings.TrimPrefix(p[at+1:], "v")
+		// pkg:TYPE/NAMESPACE/NAME: the name as scanners write it.
+		_, name, _ = strings.Cut(strings.TrimPrefix(name, "pkg:"), "/")
+		name, err1 := url.PathUnescape(name)
+		version, err2 := url.PathUnescape(version)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: purl %q does not unescape", path, p)
+		}
+		out[name+"@"+version] = true
 	}
 	return out
 }
