@@ -1,0 +1,305 @@
+package report
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// normalize returns a copy of d with times in UTC and slices in a canonical
+// order, so that renderers do not depend on the caller's order.
+func normalize(d Data) Data {
+	d.From, d.To, d.Generated = utc(d.From), utc(d.To), utc(d.Generated)
+	d.Builds = slices.Clone(d.Builds)
+	for i := range d.Builds {
+		d.Builds[i].Time = utc(d.Builds[i].Time)
+	}
+	slices.SortStableFunc(d.Builds, func(a, b Build) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Project, b.Project))
+	})
+	d.Exceptions = slices.Clone(d.Exceptions)
+	for i := range d.Exceptions {
+		e := &d.Exceptions[i]
+		e.Created, e.Expires = utc(e.Created), utc(e.Expires)
+	}
+	slices.SortStableFunc(d.Exceptions, func(a, b Exception) int {
+		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Project, b.Project))
+	})
+	d.Findings = slices.Clone(d.Findings)
+	for i := range d.Findings {
+		f := &d.Findings[i]
+		f.FirstSeen, f.Due = utc(f.FirstSeen), utc(f.Due)
+	}
+	slices.SortStableFunc(d.Findings, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.Project, b.Project), cmp.Compare(a.Fingerprint, b.Fingerprint), cmp.Compare(a.ID, b.ID))
+	})
+	d.KeysUsed = slices.Clone(d.KeysUsed)
+	for i := range d.KeysUsed {
+		k := &d.KeysUsed[i]
+		k.First, k.Last = utc(k.First), utc(k.Last)
+	}
+	slices.SortStableFunc(d.KeysUsed, func(a, b KeyUse) int {
+		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Version, b.Version))
+	})
+	d.Unverified = slices.Clone(d.Unverified)
+	for i := range d.Unverified {
+		d.Unverified[i].Time = utc(d.Unverified[i].Time)
+	}
+	slices.SortStableFunc(d.Unverified, func(a, b Artifact) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Digest, b.Digest), cmp.Compare(a.Name, b.Name))
+	})
+	d.PolicyChanges = slices.Clone(d.PolicyChanges)
+	for i := range d.PolicyChanges {
+		d.PolicyChanges[i].Time = utc(d.PolicyChanges[i].Time)
+	}
+	slices.SortStableFunc(d.PolicyChanges, func(a, b PolicyChange) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Digest, b.Digest))
+	})
+	return d
+}
+
+// jsonReport is the JSON document, version 1.
+type jsonReport struct {
+	Version int     `json:"version"`
+	Data    Data    `json:"data"`
+	Summary Summary `json:"summary"`
+}
+
+// JSON writes d and s as one indented JSON document (see the package doc).
+func JSON(w io.Writer, d Data, s Summary) error {
+	d = normalize(d)
+	if d.Builds == nil {
+		d.Builds = []Build{}
+	}
+	if d.Exceptions == nil {
+		d.Exceptions = []Exception{}
+	}
+	if d.Findings == nil {
+		d.Findings = []Finding{}
+	}
+	if d.KeysUsed == nil {
+		d.KeysUsed = []KeyUse{}
+	}
+	if d.Unverified == nil {
+		d.Unverified = []Artifact{}
+	}
+	if d.PolicyChanges == nil {
+		d.PolicyChanges = []PolicyChange{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(jsonReport{Version: 1, Data: d, Summary: s}); err != nil {
+		return fmt.Errorf("report: json: %w", err)
+	}
+	return nil
+}
+
+// day formats t as a date, or "-" when zero.
+func day(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+// stamp formats t to the minute, or "-" when zero.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04Z")
+}
+
+func period(d Data) string {
+	from, to := "the beginning", "now"
+	if !d.From.IsZero() {
+		from = day(d.From)
+	}
+	if !d.To.IsZero() {
+		to = day(d.To)
+	}
+	return from + " to " + to
+}
+
+// mdEscape makes s safe in a Markdown table cell or line: markup characters
+// are backslash-escaped, line breaks and control characters become spaces.
+func mdEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r < 0x20 || r == 0x7f || r == '\u2028' || r == '\u2029':
+			b.WriteByte(' ')
+		case strings.ContainsRune("\\`*_{}[]()<>#+-!|~&", r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func findingsCell(m map[string]int) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := strings.ToLower(keys[i]), strings.ToLower(keys[j])
+		return cmp.Or(cmp.Compare(severityRank(a), severityRank(b)), cmp.Compare(keys[i], keys[j])) < 0
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " " + strconv.Itoa(m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Markdown writes the report as Markdown (GitHub flavour tables): the
+// attention list first, then one section per subject.
+func Markdown(w io.Writer, d Data, s Summary) error {
+	d = normalize(d)
+	bw := bufio.NewWriter(w)
+	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
+	table := func(header []string, n int, row func(i int) []string) {
+		if n == 0 {
+			p("None.\n\n")
+			return
+		}
+		p("| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat(" --- |", len(header)))
+		for i := range min(n, MaxRows) {
+			cells := row(i)
+			for j := range cells {
+				cells[j] = mdEscape(cells[j])
+			}
+			p("| %s |\n", strings.Join(cells, " | "))
+		}
+		if n > MaxRows {
+			p("\n… and %d more.\n", n-MaxRows)
+		}
+		p("\n")
+	}
+
+	org := d.Org
+	if org == "" {
+		org = "(no organisation)"
+	}
+	p("# Security review: %s\n\n", mdEscape(org))
+	p("Period: %s. Generated %s; views computed at %s.\n\n", period(d), stamp(d.Generated), stamp(s.Now))
+
+	p("## Attention\n\n")
+	if len(s.Attention) == 0 {
+		p("Nothing needs attention.\n\n")
+	} else {
+		for i, a := range s.Attention {
+			if i == MaxRows {
+				p("- … and %d more.\n", len(s.Attention)-MaxRows)
+				break
+			}
+			p("- **%s** (%s): %s\n", strings.ToUpper(a.Level), a.Kind, mdEscape(a.Message))
+		}
+		p("\n")
+	}
+
+	p("## Builds by verdict\n\n")
+	v := s.Verdicts
+	p("%d builds: %d pass, %d warn, %d fail", v.Total(), v.Pass, v.Warn, v.Fail)
+	if v.Other > 0 {
+		p(", %d with another verdict", v.Other)
+	}
+	p(".\n\n### By week\n\n")
+	table([]string{"Week", "Starts", "Pass", "Warn", "Fail", "Other", "Total"}, len(s.Weeks), func(i int) []string {
+		w := s.Weeks[i]
+		return []string{w.Label, day(w.Start), itoa(w.Pass), itoa(w.Warn), itoa(w.Fail), itoa(w.Other), itoa(w.Total())}
+	})
+	p("### By project\n\n")
+	table([]string{"Project", "Pass", "Warn", "Fail", "Other", "Total"}, len(s.Projects), func(i int) []string {
+		pv := s.Projects[i]
+		return []string{pv.Project, itoa(pv.Pass), itoa(pv.Warn), itoa(pv.Fail), itoa(pv.Other), itoa(pv.Total())}
+	})
+
+	excRow := func(es []Exception) func(int) []string {
+		return func(i int) []string {
+			e := es[i]
+			return []string{e.ID, e.Project, e.Vulnerability, e.Package, e.Reason, e.Requester,
+				strings.Join(e.Approvers, ", "), day(e.Created), day(e.Expires), e.Status}
+		}
+	}
+	excHeader := []string{"ID", "Project", "Vulnerability", "Package", "Reason", "Requester", "Approvers", "Created", "Expires", "Status"}
+	p("## Exceptions granted in the period\n\n")
+	table(excHeader, len(s.Granted), excRow(s.Granted))
+	p("## Exceptions expiring within %s\n\n", days(s.ExpiringWithinSeconds))
+	table(excHeader, len(s.Expiring), excRow(s.Expiring))
+	p("## Exceptions expired in the period\n\n")
+	table(excHeader, len(s.Expired), excRow(s.Expired))
+
+	p("## Open findings by severity\n\n")
+	table([]string{"Severity", "Open"}, len(s.OpenBySeverity), func(i int) []string {
+		return []string{s.OpenBySeverity[i].Name, itoa(s.OpenBySeverity[i].Count)}
+	})
+	p("## Open findings past SLA\n\n")
+	table([]string{"Days late", "Project", "ID", "Package", "Severity", "Status", "Owner", "Due"}, len(s.PastSLA), func(i int) []string {
+		o := s.PastSLA[i]
+		return []string{itoa(o.DaysLate), o.Project, o.ID, o.Package, o.Severity, o.Status, o.Owner, day(o.Due)}
+	})
+	p("### Breaches by project\n\n")
+	table([]string{"Project", "Past SLA"}, len(s.SLAByProject), func(i int) []string {
+		return []string{s.SLAByProject[i].Name, itoa(s.SLAByProject[i].Count)}
+	})
+
+	p("## Keys used\n\n")
+	table([]string{"Key", "Version", "Signatures", "First", "Last"}, len(d.KeysUsed), func(i int) []string {
+		k := d.KeysUsed[i]
+		return []string{k.Key, k.Version, itoa(k.Signatures), stamp(k.First), stamp(k.Last)}
+	})
+
+	p("## Artifacts signed without a pass verdict\n\n")
+	if len(d.Unverified) == 0 {
+		p("None, as it must be.\n\n")
+	} else {
+		table([]string{"Time", "Project", "Name", "Digest"}, len(d.Unverified), func(i int) []string {
+			a := d.Unverified[i]
+			return []string{stamp(a.Time), a.Project, a.Name, a.Digest}
+		})
+	}
+
+	p("## Policy changes\n\n")
+	table([]string{"Time", "By", "Digest", "Summary"}, len(d.PolicyChanges), func(i int) []string {
+		c := d.PolicyChanges[i]
+		return []string{stamp(c.Time), c.By, c.Digest, c.Summary}
+	})
+
+	p("## Builds\n\n")
+	table([]string{"Time", "ID", "Project", "Subject", "Profile", "Verdict", "Findings"}, len(d.Builds), func(i int) []string {
+		b := d.Builds[i]
+		return []string{stamp(b.Time), b.ID, b.Project, b.Subject, b.Profile, b.Verdict, findingsCell(b.Findings)}
+	})
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: markdown: %w", err)
+	}
+	return nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// days spells a number of seconds as days, or hours when under a day.
+func days(sec int64) string {
+	if sec%86400 == 0 {
+		n := sec / 86400
+		if n == 1 {
+			return "1 day"
+		}
+		return strconv.FormatInt(n, 10) + " days"
+	}
+	return strconv.FormatInt(sec/3600, 10) + " hours"
+}
