@@ -38,7 +38,8 @@
 // Text from findings comes from outside (advisory summaries, package names
 // from lockfiles, SARIF messages) and is neutralized in the Jira and GitHub
 // formats: control and format characters become spaces; "@" becomes the
-// fullwidth "＠" so nobody is mentioned; in markdown every ASCII punctuation
+// fullwidth "＠" where it could start a mention (anywhere but after a letter
+// or digit, as in name@version); in markdown every ASCII punctuation
 // character is backslash-escaped (no links, emphasis, tables or HTML) and
 // identifiers are code spans; in wiki markup the characters that start
 // links, mentions, macros, images, tables and emphasis are backslash-escaped.
@@ -544,9 +545,10 @@ func markdownBody(e Event) string {
 // of them may be backslash-escaped) and defuses mentions.
 func markdownText(s string) string {
 	var b strings.Builder
+	prev := ' '
 	for _, r := range s {
 		switch {
-		case r == '@':
+		case r == '@' && mention(prev):
 			b.WriteRune('＠')
 		case r < 0x80 && unicode.IsPunct(r) || r < 0x80 && unicode.IsSymbol(r):
 			b.WriteByte('\\')
@@ -554,8 +556,15 @@ func markdownText(s string) string {
 		default:
 			b.WriteRune(r)
 		}
+		prev = r
 	}
 	return b.String()
+}
+
+// mention reports whether an @ after prev could start a mention: it does
+// unless it follows a letter or digit (an e-mail address, name@version).
+func mention(prev rune) bool {
+	return !unicode.IsLetter(prev) && !unicode.IsDigit(prev)
 }
 
 // codeSpan puts s in a code span: nothing in it is markup or a mention.
@@ -619,9 +628,10 @@ func jiraDescription(e Event) string {
 // and defuses @.
 func wikiText(s string) string {
 	var b strings.Builder
+	prev := ' '
 	for _, r := range s {
 		switch {
-		case r == '@':
+		case r == '@' && mention(prev):
 			b.WriteRune('＠')
 		case strings.ContainsRune(`\[]{}|!*_^~+?`, r):
 			b.WriteByte('\\')
@@ -629,6 +639,7 @@ func wikiText(s string) string {
 		default:
 			b.WriteRune(r)
 		}
+		prev = r
 	}
 	return b.String()
 }
