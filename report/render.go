@@ -128,15 +128,17 @@ func period(d Data) string {
 	return from + " to " + to
 }
 
-// mdEscape makes s safe in a Markdown table cell or line: markup characters
-// are backslash-escaped, line breaks and control characters become spaces.
+// mdEscape makes s safe in a Markdown table cell or in a list item after its
+// marker: the characters that start inline markup, HTML or an entity, or end
+// a cell are backslash-escaped; line breaks and control characters become
+// spaces, so no block (heading, list, fence) can start.
 func mdEscape(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch {
 		case r < 0x20 || r == 0x7f || r == '\u2028' || r == '\u2029':
 			b.WriteByte(' ')
-		case strings.ContainsRune("\\`*_{}[]()<>#+-!|~&", r):
+		case strings.ContainsRune("\\`*_[]<>|~&", r):
 			b.WriteByte('\\')
 			b.WriteRune(r)
 		default:
