@@ -113,8 +113,8 @@ func TestExceptionEdges(t *testing.T) {
 	const within = 14 * 24 * time.Hour
 	from := now.AddDate(0, -1, 0)
 	tests := []struct {
-		name                        string
-		e                           report.Exception
+		name                       string
+		e                          report.Exception
 		granted, expiring, expired bool
 	}{
 		{"expires now: expired, not expiring", report.Exception{Created: from, Expires: now, Status: "approved"}, true, false, true},
