@@ -129,26 +129,26 @@ func (s *Sender) Send(ctx context.Context, t Target, e Event) (Result, error) {
 		status, hdr, respBody, err := s.attempt(ctx, client, timeout, t, e, res.Delivery, body, ctype)
 		res.Status = status
 		var delay time.Duration
+		honoured := false
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return res, fail("attempt %d: %w", res.Attempts, ctx.Err())
 		case err != nil:
 			last = fail("attempt %d: %w", res.Attempts, err)
-			delay = backoff(res.Attempts)
 		case status >= 200 && status < 300:
 			res.IssueKey, res.IssueURL = issue(t.Format, respBody)
 			return res, nil
 		case status == http.StatusTooManyRequests || status >= 500:
 			last = fail("attempt %d: status %d", res.Attempts, status)
-			delay = backoff(res.Attempts)
-			if ra, ok := retryAfter(hdr.Get("Retry-After"), time.Now()); ok {
-				delay = ra
-			}
+			delay, honoured = retryAfter(hdr.Get("Retry-After"), time.Now())
 		default:
 			return res, fail("status %d%s (not retried)", status, excerpt(respBody, t.Headers))
 		}
 		if res.Attempts >= attempts {
 			return res, fmt.Errorf("%w: giving up after %d attempts", last, res.Attempts)
+		}
+		if !honoured {
+			delay = backoff(res.Attempts)
 		}
 		if err := wait(ctx, delay); err != nil {
 			return res, fmt.Errorf("%w: waiting to retry: %w", last, err)
@@ -231,7 +231,7 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 		if n < 0 {
 			return 0, false
 		}
