@@ -596,7 +596,9 @@ func jiraDescription(e Event) string {
 		b.WriteString("|" + r.name + "|" + wikiText(truncate(plain(r.value), limit)) + "|\n")
 	}
 	if s := e.Finding.Summary; s != "" {
-		b.WriteString("\nh4. Summary\n\n" + wikiText(truncate(plain(s), maxSummary)) + "\n")
+		// On a line of its own the text could start a heading or a list
+		// (h1., #, bq.); after "*Summary:*" it cannot.
+		b.WriteString("\n*Summary:* " + wikiText(truncate(plain(s), maxSummary)) + "\n")
 	}
 	if refs := e.Finding.References; len(refs) > 0 {
 		b.WriteString("\nh4. References\n\n")
