@@ -252,8 +252,8 @@ func (e *Event) validate() error {
 // type, the finding's fingerprint (the build for events without one) and the
 // hour (UTC Unix hours) of the event's time, the Due time for
 // finding.sla_breached and exception.expiring and LastSeen otherwise, each
-// followed by a newline. The same event sent again within its hour has the
-// same key.
+// followed by a newline (a zero time is hour 0). The same event sent again
+// within its hour has the same key.
 func DeliveryID(t Target, e Event) string {
 	at := e.LastSeen
 	if e.Type == SLABreached || e.Type == ExceptionExpiring {
