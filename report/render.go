@@ -93,12 +93,65 @@ func JSON(w io.Writer, d Data, s Summary) error {
 	if d.PolicyChanges == nil {
 		d.PolicyChanges = []PolicyChange{}
 	}
+	if err := jsonTimes(d, s); err != nil {
+		return fmt.Errorf("report: json: %w", err)
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(jsonReport{Version: 1, Data: d, Summary: s}); err != nil {
 		return fmt.Errorf("report: json: %w", err)
 	}
 	return nil
+}
+
+// jsonTimes names the first time RFC 3339 cannot spell (a year outside
+// 0-9999), which encoding/json would refuse without saying where.
+func jsonTimes(d Data, s Summary) error {
+	var err error
+	chk := func(t time.Time, format string, a ...any) {
+		if y := t.Year(); err == nil && (y < 0 || y > 9999) {
+			err = fmt.Errorf("%s: year %d is outside 0-9999", fmt.Sprintf(format, a...), y)
+		}
+	}
+	chk(d.From, "data.from")
+	chk(d.To, "data.to")
+	chk(d.Generated, "data.generated")
+	for i, b := range d.Builds {
+		chk(b.Time, "data.builds[%d].time", i)
+	}
+	excs := func(name string, es []Exception) {
+		for i, e := range es {
+			chk(e.Created, "%s[%d].created", name, i)
+			chk(e.Expires, "%s[%d].expires", name, i)
+		}
+	}
+	excs("data.exceptions", d.Exceptions)
+	for i, f := range d.Findings {
+		chk(f.FirstSeen, "data.findings[%d].first_seen", i)
+		chk(f.Due, "data.findings[%d].due", i)
+	}
+	for i, k := range d.KeysUsed {
+		chk(k.First, "data.keys_used[%d].first", i)
+		chk(k.Last, "data.keys_used[%d].last", i)
+	}
+	for i, a := range d.Unverified {
+		chk(a.Time, "data.unverified[%d].time", i)
+	}
+	for i, c := range d.PolicyChanges {
+		chk(c.Time, "data.policy_changes[%d].time", i)
+	}
+	chk(s.Now, "summary.now")
+	for i, w := range s.Weeks {
+		chk(w.Start, "summary.weeks[%d].start", i)
+	}
+	excs("summary.granted", s.Granted)
+	excs("summary.expiring", s.Expiring)
+	excs("summary.expired", s.Expired)
+	for i, o := range s.PastSLA {
+		chk(o.FirstSeen, "summary.past_sla[%d].first_seen", i)
+		chk(o.Due, "summary.past_sla[%d].due", i)
+	}
+	return err
 }
 
 // day formats t as a date, or "-" when zero.

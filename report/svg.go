@@ -29,16 +29,22 @@ const maxTimelineRows = 30
 // maxLabelRunes is where a label in a chart is cut.
 const maxLabelRunes = 32
 
-func esc(s string) string { return template.HTMLEscapeString(s) }
+// esc escapes s for SVG text or an attribute, after replacing invalid UTF-8
+// and control characters, which XML does not allow.
+func esc(s string) string { return template.HTMLEscapeString(clean(s)) }
 
-// cut shortens s to n runes, marking the cut, and drops control characters.
-func cut(s string, n int) string {
-	r := []rune(strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0xfffe || r == 0xffff {
 			return ' '
 		}
 		return r
-	}, s))
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// cut shortens s to n runes, marking the cut, after clean.
+func cut(s string, n int) string {
+	r := []rune(clean(s))
 	if len(r) > n {
 		return string(r[:n-1]) + "…"
 	}
