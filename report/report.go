@@ -391,7 +391,7 @@ func Summarize(d Data, now time.Time, expiringWithin time.Duration) Summary {
 		}
 		sev[strings.ToLower(f.Severity)]++
 		if !f.Due.IsZero() && !f.Due.After(now) {
-			s.PastSLA = append(s.PastSLA, Overdue{Finding: f, DaysLate: int(now.Sub(f.Due) / (24 * time.Hour))})
+			s.PastSLA = append(s.PastSLA, Overdue{Finding: f, DaysLate: int((now.Unix() - f.Due.Unix()) / 86400)})
 			sla[f.Project]++
 		}
 	}

@@ -281,12 +281,13 @@ func timelineChart(es []Exception, now time.Time) template.HTML {
 			}
 		}
 	}
-	span := hi.Sub(lo).Seconds()
+	// Unix seconds, not Sub, which saturates past 292 years.
+	span := float64(hi.Unix() - lo.Unix())
 	if span <= 0 {
 		span = 1
 	}
 	pw := float64(w) - left - right
-	x := func(t time.Time) float64 { return left + pw*t.Sub(lo).Seconds()/span }
+	x := func(t time.Time) float64 { return left + pw*float64(t.Unix()-lo.Unix())/span }
 	s := newSVG(id, w, h, title, fmt.Sprintf(
 		"One bar per exception from its creation to its expiry, %d shown, sorted by expiry. Solid blue: valid; hatched vermillion: expired or lapsed; grey: pending or revoked. A dashed line marks today, %s.", len(rows), day(now)))
 	s.hatch(id+"-expired", colFail)
