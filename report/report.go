@@ -415,31 +415,30 @@ func Summarize(d Data, now time.Time, expiringWithin time.Duration) Summary {
 		s.Attention = append(s.Attention, Alert{Level: Red, Kind: AlertUnverified, Subject: a.Digest,
 			Message: fmt.Sprintf("artifact %q of project %q (%s) was signed without a pass verdict", a.Name, a.Project, a.Digest)})
 	}
+	openByKey := map[findingKey]int{}
+	for _, f := range d.Findings {
+		if openFinding(f) {
+			openByKey[findingKey{f.Project, f.ID, f.Package}]++
+		}
+	}
 	for _, e := range d.Exceptions {
 		lapsed := e.Status == "revoked" || e.Status == "expired" ||
 			(e.Status == "approved" && !e.Expires.IsZero() && !e.Expires.After(now))
 		if !lapsed {
 			continue
 		}
-		n := 0
-		for _, f := range d.Findings {
-			if openFinding(f) && f.Project == e.Project && f.ID == e.Vulnerability && f.Package == e.Package {
-				n++
-			}
-		}
-		if n > 0 {
+		if n := openByKey[findingKey{e.Project, e.Vulnerability, e.Package}]; n > 0 {
 			s.Attention = append(s.Attention, Alert{Level: Red, Kind: AlertExpiredReferenced, Subject: e.ID,
 				Message: fmt.Sprintf("exception %q (%s in %s, project %q) is %s but %d open finding(s) still match it; the next build fails",
 					e.ID, e.Vulnerability, e.Package, e.Project, lapsedWord(e.Status), n)})
 		}
 	}
+	worstLate := map[string]int{}
+	for _, o := range s.PastSLA {
+		worstLate[o.Project] = max(worstLate[o.Project], o.DaysLate)
+	}
 	for _, c := range s.SLAByProject {
-		worst := 0
-		for _, o := range s.PastSLA {
-			if o.Project == c.Name {
-				worst = max(worst, o.DaysLate)
-			}
-		}
+		worst := worstLate[c.Name]
 		s.Attention = append(s.Attention, Alert{Level: Amber, Kind: AlertSLA, Subject: c.Name,
 			Message: fmt.Sprintf("project %q has %d finding(s) past SLA, the latest %d day(s) late", c.Name, c.Count, worst)})
 	}
@@ -449,6 +448,10 @@ func Summarize(d Data, now time.Time, expiringWithin time.Duration) Summary {
 	})
 	return s
 }
+
+// findingKey is what an exception covers: one vulnerability in one package
+// of one project.
+type findingKey struct{ project, id, pkg string }
 
 func lapsedWord(status string) string {
 	if status == "revoked" {
