@@ -107,7 +107,7 @@ figcaption { font-weight: 600; margin-bottom: .3rem; }
 svg text { font-family: inherit; fill: #222; }
 svg .axis { font-size: 11px; fill: #444; }
 svg .lbl { font-size: 12px; }
-svg .in { font-size: 11px; fill: #fff; font-weight: 600; }
+svg .in { font-size: 11px; fill: #fff; font-weight: 600; paint-order: stroke; stroke: #222; stroke-width: 2px; }
 svg .nodata { font-size: 16px; fill: #666; }
 svg .grid { stroke: #e3e3e3; stroke-width: 1; }
 svg .axisline { stroke: #222; stroke-width: 1; }

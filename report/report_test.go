@@ -314,6 +314,10 @@ func TestCappedRows(t *testing.T) {
 			t.Errorf("%s: builds table not capped with its remainder", r.name)
 		}
 	}
+	html := string(render(t, func(b *bytes.Buffer) error { return report.HTML(b, d, s) }))
+	if !strings.Contains(html, "and 270 more (see the table)") {
+		t.Errorf("html: the exception timeline does not say how many it left out")
+	}
 	out := render(t, func(b *bytes.Buffer) error { return report.JSON(b, d, s) })
 	var doc struct {
 		Data report.Data `json:"data"`

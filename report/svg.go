@@ -129,12 +129,7 @@ func weeksChart(weeks []Week) template.HTML {
 	const left, right, top, bottom = 48.0, 12.0, 30.0, 48.0
 	pw, ph := w-left-right, h-top-bottom
 	ymax := niceMax(peak)
-	for i := 0; i <= 4; i++ {
-		v := float64(ymax) * float64(i) / 4
-		y := top + ph - ph*float64(i)/4
-		s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, left, y, left+pw, y)
-		s.text(left-6, y+4, "end", "axis", trimFloat(v))
-	}
+	s.yGrid(left, top, pw, ph, ymax)
 	slot := pw / float64(len(weeks))
 	bw := math.Max(1, slot*0.75)
 	every := int(math.Ceil(float64(len(weeks)) / 16))
@@ -168,15 +163,19 @@ func weeksChart(weeks []Week) template.HTML {
 	}
 	s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="axisline"/>`, left, top+ph, left+pw, top+ph)
 	s.legend(left, 18, [][2]string{{"pass", colPass}, {"warn", colWarn}, {"fail", "url(#" + id + "-fail)"}, {"other", colGrey}})
-	s.text(left+pw, h-8, "end", "axis", "ISO week, year below")
+	s.text(left+pw, 18, "end", "axis", "builds per ISO week")
 	return s.html()
 }
 
-func trimFloat(v float64) string {
-	if v == math.Trunc(v) {
-		return fmt.Sprintf("%d", int64(v))
+// yGrid draws horizontal grid lines at whole numbers from 0 to ymax, a
+// value niceMax returned: every unit up to 5, else five steps.
+func (s *svg) yGrid(left, top, pw, ph float64, ymax int) {
+	ticks := min(ymax, 5)
+	for i := 0; i <= ticks; i++ {
+		y := top + ph - ph*float64(i)/float64(ticks)
+		s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, left, y, left+pw, y)
+		s.text(left-6, y+4, "end", "axis", fmt.Sprint(ymax/ticks*i))
 	}
-	return fmt.Sprintf("%.1f", v)
 }
 
 func severityColour(name string) string {
@@ -216,11 +215,7 @@ func severityChart(counts []Count) template.HTML {
 	const left, right, top, bottom = 48.0, 12.0, 20.0, 40.0
 	pw, ph := w-left-right, h-top-bottom
 	ymax := niceMax(peak)
-	for i := 0; i <= 4; i++ {
-		y := top + ph - ph*float64(i)/4
-		s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, left, y, left+pw, y)
-		s.text(left-6, y+4, "end", "axis", trimFloat(float64(ymax)*float64(i)/4))
-	}
+	s.yGrid(left, top, pw, ph, ymax)
 	slot := pw / float64(len(counts))
 	bw := math.Min(90, slot*0.6)
 	for i, c := range counts {
