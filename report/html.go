@@ -112,12 +112,10 @@ svg .nodata { font-size: 16px; fill: #666; }
 svg .grid { stroke: #e3e3e3; stroke-width: 1; }
 svg .axisline { stroke: #222; stroke-width: 1; }
 svg .today { stroke: #222; stroke-width: 2; stroke-dasharray: 5 3; }
-details summary { cursor: pointer; color: #333; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10pt; }
   h2 { break-after: avoid; }
   figure, .tiles, tr { break-inside: avoid; }
-  details > *:not(summary) { display: revert; }
   a { color: inherit; text-decoration: none; }
 }
 </style>
@@ -199,10 +197,8 @@ details summary { cursor: pointer; color: #333; }
 {{template "excs" excs .S.Expiring}}
 <h3>Expired in the period</h3>
 {{template "excs" excs .S.Expired}}
-<details>
-<summary>All {{len .D.Exceptions}} exceptions (the numbers behind the chart)</summary>
+<h3>All {{len .D.Exceptions}} exceptions (the data behind the chart)</h3>
 {{template "excs" excs .D.Exceptions}}
-</details>
 </section>
 
 <section id="findings">
