@@ -13,7 +13,9 @@
 // # Invariants
 //
 //   - Output is deterministic: the same Data and the same now give the same
-//     bytes, whatever the order of Data's slices and maps.
+//     bytes, whatever the order of Data's maps and of its slices (records
+//     that agree on every sort key, such as time, ID and project, may keep
+//     their given order among themselves).
 //   - All strings in Data are untrusted. HTML escapes them (html/template and,
 //     inside the hand-built SVG charts, explicit escaping); Markdown escapes
 //     the characters that would break a table or start markup.
@@ -40,8 +42,19 @@
 //
 // # Errors
 //
-// The renderers return the writer's error, or an error naming the renderer
-// ("report: html: ...") if a template fails; Summarize cannot fail.
+// Summarize cannot fail. The renderers return the writer's error wrapped
+// with the renderer's name ("report: html: ..."); JSON also refuses a time
+// RFC 3339 cannot spell, naming it ("report: json: data.builds[3].time: year
+// 10000 is outside 0-9999").
+//
+// # Attention list
+//
+// Red: every artifact in Data.Unverified; every exception that has lapsed
+// (revoked, status expired, or approved with Expires <= now) while an open
+// finding of the same project, vulnerability (Finding.ID) and package is
+// still tracked, since the next build of that project fails again. Amber: one
+// line per project with findings past their SLA. Sorted by level, kind and
+// subject.
 package report
 
 import (
@@ -152,7 +165,7 @@ type PolicyChange struct {
 type Summary struct {
 	// Now is the time the views were computed at, in UTC.
 	Now time.Time `json:"now"`
-	// ExpiringWithin is the horizon of Expiring, in whole seconds.
+	// ExpiringWithinSeconds is the horizon of Expiring, in whole seconds.
 	ExpiringWithinSeconds int64 `json:"expiring_within_seconds"`
 	// Verdicts counts all builds by verdict.
 	Verdicts Verdicts `json:"verdicts"`
@@ -304,6 +317,7 @@ func openFinding(f Finding) bool { return f.Status != "fixed" }
 // change d.
 func Summarize(d Data, now time.Time, expiringWithin time.Duration) Summary {
 	now = now.UTC()
+	d = normalize(d)
 	if expiringWithin < 0 {
 		expiringWithin = 0
 	}
