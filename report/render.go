@@ -20,6 +20,9 @@ func normalize(d Data) Data {
 	d.Builds = slices.Clone(d.Builds)
 	for i := range d.Builds {
 		d.Builds[i].Time = utc(d.Builds[i].Time)
+		if d.Builds[i].Findings == nil {
+			d.Builds[i].Findings = map[string]int{}
+		}
 	}
 	slices.SortStableFunc(d.Builds, func(a, b Build) int {
 		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Project, b.Project))
@@ -28,6 +31,9 @@ func normalize(d Data) Data {
 	for i := range d.Exceptions {
 		e := &d.Exceptions[i]
 		e.Created, e.Expires = utc(e.Created), utc(e.Expires)
+		if e.Approvers == nil {
+			e.Approvers = []string{}
+		}
 	}
 	slices.SortStableFunc(d.Exceptions, func(a, b Exception) int {
 		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Project, b.Project))

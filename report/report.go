@@ -37,7 +37,9 @@
 //
 // JSON writes one object: {"version": 1, "data": Data, "summary": Summary}
 // with the field names given by the struct tags below (snake_case), times in
-// RFC 3339 UTC, and the keys of Build.Findings sorted. Fields are only added
+// RFC 3339 UTC (a zero time, such as a finding without a due date, is
+// "0001-01-01T00:00:00Z"), lists and maps never null, and the keys of
+// Build.Findings sorted. Fields are only added
 // within a version, never renamed or removed.
 //
 // # Errors
