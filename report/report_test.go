@@ -359,6 +359,28 @@ func big(n, m int) report.Data {
 	return d
 }
 
+// TestManyWeeks: builds spread over decades do not make the week chart
+// unreadable: it draws the latest weeks and says so.
+func TestManyWeeks(t *testing.T) {
+	var d report.Data
+	for i := range 400 {
+		d.Builds = append(d.Builds, report.Build{ID: fmt.Sprint(i), Verdict: "pass", Time: now.AddDate(0, 0, -30*i)})
+	}
+	s := report.Summarize(d, now, 0)
+	if len(s.Weeks) != 400 {
+		t.Fatalf("%d weeks, want 400 (too far apart to fill)", len(s.Weeks))
+	}
+	out := string(render(t, func(b *bytes.Buffer) error { return report.HTML(b, d, s) }))
+	if !strings.Contains(out, "244 earlier weeks are only in the table") {
+		t.Errorf("week chart does not say it left weeks out")
+	}
+	chart := out[strings.Index(out, `id="chart-weeks-t"`):]
+	chart = chart[:strings.Index(chart, "</svg>")]
+	if n := strings.Count(chart, "<rect "); n != 156+4+1 {
+		t.Errorf("week chart draws %d rects, want 156 bars, 4 legend swatches and the hatch", n)
+	}
+}
+
 func TestHuge(t *testing.T) {
 	if raceEnabled {
 		t.Skip("timing is meaningless under the race detector")

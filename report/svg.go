@@ -23,6 +23,9 @@ const (
 	colInk    = "#222222"
 )
 
+// maxChartWeeks is the most weeks the week chart draws, the latest ones.
+const maxChartWeeks = 156
+
 // maxTimelineRows is the most exceptions the timeline draws.
 const maxTimelineRows = 30
 
@@ -114,6 +117,11 @@ func (s *svg) legend(x, y float64, items [][2]string) {
 func weeksChart(weeks []Week) template.HTML {
 	const id, w, h = "chart-weeks", 760, 300
 	title := "Builds per week by verdict"
+	dropped := 0
+	if len(weeks) > maxChartWeeks {
+		dropped = len(weeks) - maxChartWeeks
+		weeks = weeks[dropped:]
+	}
 	total, peak := 0, 0
 	for _, wk := range weeks {
 		total += wk.Total()
@@ -124,6 +132,9 @@ func weeksChart(weeks []Week) template.HTML {
 	}
 	desc := fmt.Sprintf("Stacked bars, one per ISO week from %s to %s: pass at the bottom (blue), warn in the middle (orange), fail on top (hatched vermillion), other in grey. %d builds in all.",
 		weeks[0].Label, weeks[len(weeks)-1].Label, total)
+	if dropped > 0 {
+		desc += fmt.Sprintf(" %d earlier weeks are only in the table.", dropped)
+	}
 	s := newSVG(id, w, h, title, desc)
 	s.hatch(id+"-fail", colFail)
 	const left, right, top, bottom = 48.0, 12.0, 30.0, 48.0
