@@ -80,7 +80,7 @@ const htmlSource = `<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Security review: {{.D.Org}} ({{.Period}})</title>
+<title>Security review: {{if .D.Org}}{{.D.Org}}{{else}}(no organisation){{end}} ({{.Period}})</title>
 <style>
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #222; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; line-height: 1.4; }
