@@ -1,0 +1,421 @@
+//go:build linux
+
+// Package sandbox runs one build step in its own set of Linux namespaces:
+// what `hallmark build` uses for every step of a build spec.
+//
+// # How a step runs
+//
+// Run re-executes the current binary (/proc/self/exe) with an environment
+// marker and the step's configuration as JSON on file descriptor 3, in new
+// user, mount, PID, IPC and UTS namespaces, and a new network namespace unless
+// Spec.Network is set. Programs that use Run must call Init first thing in
+// main (tests: in TestMain); in the re-executed child Init never returns.
+//
+// The child is PID 1 of the new PID namespace. It
+//   - makes every mount private, mounts a fresh tmpfs as the new root and
+//     bind-mounts into it only the declared Mounts (nosuid, nodev; read-only
+//     unless Mount.Writable),
+//   - adds a minimal /dev (null, zero, full, random, urandom bound from the
+//     host, a tmpfs /dev/shm, the fd/stdin/stdout/stderr links), a fresh /proc
+//     of the new PID namespace, a fresh tmpfs /tmp with /tmp/home when
+//     Spec.Scratch is set, and a synthesized /etc/passwd, /etc/group and
+//     /etc/hosts unless a Mount provides /etc,
+//   - pivots into the new root, detaches the old one, and remounts the new
+//     root read-only, so nothing can be written outside writable mounts and
+//     /tmp,
+//   - sets the hostname "hallmark", brings up the loopback interface (the only
+//     interface of the new network namespace),
+//   - applies the rlimits of Spec.Limits and umask 022, sets no_new_privs,
+//     empties the capability bounding, inheritable, ambient, permitted and
+//     effective sets,
+//   - starts the step with exactly the environment described at Spec.Env, and
+//     reaps every process of the namespace until the step exits.
+//
+// When the step exits, or the wall time runs out, or ctx is done, PID 1 ends
+// and the kernel kills every other process of the PID namespace: no
+// background process outlives its step. The mount namespace, its tmpfs root
+// and /tmp, and the network namespace go with it.
+//
+// Inside, the step runs as uid 0 and gid 0 of its own user namespace, which
+// map to the caller's uid and gid outside and to nothing else; with the
+// capability sets emptied before the step starts and no_new_privs set, it
+// holds no capabilities even there, and cannot regain any by exec.
+//
+// # What is not isolated
+//
+//   - There is no seccomp filter: the step can make every system call the
+//     kernel allows an unprivileged process in a user namespace.
+//   - Limits are rlimits, per process (Memory is RLIMIT_AS, Processes is
+//     RLIMIT_NPROC counted per user of the step's user namespace). cgroups are
+//     not used: they are not delegated on the machines this was written on.
+//     Exceeding Memory makes allocations fail rather than killing the step.
+//   - A recursive bind mount of a declared source makes only its top mount
+//     read-only; mounts below a read-only source stay as they are.
+//   - With Spec.Network set, the step shares the caller's network namespace.
+//   - Time, the kernel, and /sys are not hidden (no /sys is mounted, but the
+//     kernel version and clocks are the host's).
+//
+// # Errors
+//
+// Run returns an error when the Spec is refused (empty command, relative
+// paths, a Mount target that is not clean), when the sandbox cannot be set
+// up (the error names the step of the setup that failed, "sandbox: mount
+// /usr: ..."), or when ctx is done. A step that runs and fails is not an
+// error: its exit code, signal and the reason it was killed are in the Result.
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Mount is a host path made visible inside the sandbox.
+type Mount struct {
+	// Source is the absolute host path; symbolic links are followed.
+	Source string
+	// Target is the absolute, clean path inside the sandbox.
+	Target string
+	// Writable makes the mount read-write; otherwise it is read-only.
+	Writable bool
+}
+
+// Limits bound the resources of a step. A zero field means no limit.
+type Limits struct {
+	CPUTime   time.Duration // RLIMIT_CPU per process, rounded up to seconds
+	Memory    int64         // RLIMIT_AS in bytes, per process
+	Processes int           // RLIMIT_NPROC: processes of the step's user
+	FileSize  int64         // RLIMIT_FSIZE in bytes: largest file written
+	OpenFiles int           // RLIMIT_NOFILE
+	WallTime  time.Duration // whole step, enforced by Run
+}
+
+// Spec describes one step.
+type Spec struct {
+	// Command is the program and its arguments. A program name without a
+	// slash is looked up in Path inside the sandbox.
+	Command []string
+	// Dir is the absolute working directory inside the sandbox; "/" if empty.
+	Dir string
+	// Env holds the declared variables, and only those reach the step, plus
+	// TZ=UTC, LANG=C.UTF-8, LC_ALL=C.UTF-8, HOME=/tmp/home, PATH=Path and,
+	// when SourceDateEpoch is set, SOURCE_DATE_EPOCH. The fixed variables
+	// win over Env.
+	Env map[string]string
+	// Path is the PATH inside the sandbox.
+	Path string
+	// SourceDateEpoch, when not zero, is passed as SOURCE_DATE_EPOCH (Unix
+	// seconds).
+	SourceDateEpoch time.Time
+	// Mounts are the only host paths visible inside, in order.
+	Mounts []Mount
+	// Scratch mounts a fresh tmpfs on /tmp, with /tmp/home.
+	Scratch bool
+	// Network shares the caller's network; false gives the step a new network
+	// namespace with only loopback.
+	Network bool
+	Limits  Limits
+	// Stdout and Stderr receive the step's output; nil discards it. Stdin is
+	// always empty.
+	Stdout, Stderr io.Writer
+}
+
+// Result is how a step ended.
+type Result struct {
+	// ExitCode is the step's exit status, or -1 when it was killed by a signal.
+	ExitCode int
+	// Signal names the signal that ended the step ("SIGKILL"), or is empty.
+	Signal string
+	// WallTime is the time from start to end; UserTime and SysTime are the
+	// CPU times of every process of the sandbox.
+	WallTime, UserTime, SysTime time.Duration
+	// Killed says why the sandbox stopped the step: "wall-time", "canceled",
+	// "cpu-time" (SIGXCPU), "file-size" (SIGXFSZ); empty otherwise.
+	Killed string
+}
+
+// Umask is the file mode creation mask of every step.
+const Umask = 0o022
+
+// Hostname is the host name inside the sandbox.
+const Hostname = "hallmark"
+
+const (
+	initMarker = "_HALLMARK_SANDBOX_INIT"
+	maxConfig  = 1 << 20
+	maxStatus  = 1 << 16
+)
+
+// config is what Run passes to the child on fd 3.
+type config struct {
+	Root    string     `json:"root"`
+	Argv    []string   `json:"argv"`
+	Dir     string     `json:"dir"`
+	Env     []string   `json:"env"`
+	Path    string     `json:"path"`
+	Mounts  []Mount    `json:"mounts"`
+	Scratch bool       `json:"scratch"`
+	NewNet  bool       `json:"newNet"`
+	Limits  stepLimits `json:"limits"`
+}
+
+// stepLimits are the limits as the step's own process applies them.
+type stepLimits struct {
+	Limits
+	// PidsGroup: the step joins the pids cgroup open on fd 3.
+	PidsGroup bool `json:"pidsGroup"`
+	// NProc, when not zero, is RLIMIT_NPROC.
+	NProc int `json:"nproc"`
+}
+
+// nprocSlack is what RLIMIT_NPROC adds to Limits.Processes for the threads
+// of the sandbox's PID 1, which count as processes of the same user.
+const nprocSlack = 16
+
+// status is what the child reports on fd 4.
+type status struct {
+	Exit   int    `json:"exit"`
+	Signal int    `json:"signal"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Env returns the environment a step of s starts with, sorted.
+func Env(s Spec) []string {
+	m := map[string]string{}
+	for k, v := range s.Env {
+		m[k] = v
+	}
+	m["TZ"] = "UTC"
+	m["LANG"] = "C.UTF-8"
+	m["LC_ALL"] = "C.UTF-8"
+	m["HOME"] = "/tmp/home"
+	m["PATH"] = s.Path
+	if !s.SourceDateEpoch.IsZero() {
+		m["SOURCE_DATE_EPOCH"] = fmt.Sprint(s.SourceDateEpoch.Unix())
+	}
+	env := make([]string, 0, len(m))
+	for k, v := range m {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env
+}
+
+func check(s Spec) error {
+	if len(s.Command) == 0 || s.Command[0] == "" {
+		return errors.New("sandbox: command is empty")
+	}
+	for i, a := range s.Command {
+		if strings.IndexByte(a, 0) >= 0 {
+			return fmt.Errorf("sandbox: command[%d]: contains a NUL byte", i)
+		}
+	}
+	if s.Dir != "" && !cleanAbs(s.Dir) {
+		return fmt.Errorf("sandbox: dir %q: not a clean absolute path", s.Dir)
+	}
+	for k, v := range s.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.IndexByte(v, 0) >= 0 {
+			return fmt.Errorf("sandbox: env %q: not a valid variable", k)
+		}
+	}
+	for i, m := range s.Mounts {
+		if !path.IsAbs(m.Source) || strings.IndexByte(m.Source, 0) >= 0 {
+			return fmt.Errorf("sandbox: mounts[%d].source %q: not an absolute path", i, m.Source)
+		}
+		if !cleanAbs(m.Target) || m.Target == "/" {
+			return fmt.Errorf("sandbox: mounts[%d].target %q: not a clean absolute path below /", i, m.Target)
+		}
+		for _, r := range []string{"/proc", "/dev"} {
+			if m.Target == r || strings.HasPrefix(m.Target, r+"/") {
+				return fmt.Errorf("sandbox: mounts[%d].target %q: %s is the sandbox's own", i, m.Target, r)
+			}
+		}
+		if s.Scratch && (m.Target == "/tmp" || strings.HasPrefix(m.Target, "/tmp/")) {
+			return fmt.Errorf("sandbox: mounts[%d].target %q: /tmp is the scratch directory", i, m.Target)
+		}
+	}
+	l := s.Limits
+	if l.CPUTime < 0 || l.Memory < 0 || l.Processes < 0 || l.FileSize < 0 || l.OpenFiles < 0 || l.WallTime < 0 {
+		return errors.New("sandbox: limits: negative value")
+	}
+	return nil
+}
+
+func cleanAbs(p string) bool {
+	return path.IsAbs(p) && path.Clean(p) == p && strings.IndexByte(p, 0) < 0
+}
+
+// Run runs the step s in a new sandbox and waits for it to end. See the
+// package documentation for what the sandbox isolates.
+func Run(ctx context.Context, s Spec) (*Result, error) {
+	if err := check(s); err != nil {
+		return nil, err
+	}
+	root, err := os.MkdirTemp("", "hallmark-sandbox-")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: root: %w", err)
+	}
+	defer os.Remove(root)
+	dir := s.Dir
+	if dir == "" {
+		dir = "/"
+	}
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: pipe: %w", err)
+	}
+	defer cfgR.Close()
+	defer cfgW.Close()
+	stR, stW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: pipe: %w", err)
+	}
+	defer stR.Close()
+	defer stW.Close()
+
+	flags := uintptr(syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
+		syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS)
+	if !s.Network {
+		flags |= syscall.CLONE_NEWNET
+	}
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args = []string{"hallmark-sandbox-init"}
+	cmd.Env = []string{initMarker + "=1"}
+	cmd.Dir = "/"
+	cmd.Stdout = s.Stdout
+	cmd.Stderr = s.Stderr
+	cmd.ExtraFiles = []*os.File{cfgR, stW}
+	lim := stepLimits{Limits: s.Limits}
+	if lim.Processes > 0 {
+		if g := newPidsGroup(lim.Processes); g != nil {
+			defer g.remove()
+			cmd.ExtraFiles = append(cmd.ExtraFiles, g.procs)
+			lim.PidsGroup = true
+		} else {
+			lim.NProc = lim.Processes + nprocSlack
+		}
+	}
+	cfg, err := json.Marshal(config{
+		Root: root, Argv: s.Command, Dir: dir, Env: Env(s), Path: s.Path,
+		Mounts: s.Mounts, Scratch: s.Scratch, NewNet: !s.Network, Limits: lim,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: config: %w", err)
+	}
+	if len(cfg) > maxConfig {
+		return nil, fmt.Errorf("sandbox: config: %d bytes, more than %d", len(cfg), maxConfig)
+	}
+	cmd.WaitDelay = 2 * time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  flags,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+		// The user namespace has no setgroups; the child never needs it.
+		GidMappingsEnableSetgroups: false,
+		Pdeathsig:                  syscall.SIGKILL,
+	}
+	// Pdeathsig fires when the thread that started the child ends: keep it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("sandbox: start: %w", err)
+	}
+	cfgR.Close()
+	stW.Close()
+	if _, err := cfgW.Write(cfg); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("sandbox: config: %w", err)
+	}
+	cfgW.Close()
+
+	stCh := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(stR, maxStatus))
+		stCh <- b
+	}()
+	waitCh := make(chan error, 1)
+	go func() { waitCh <- cmd.Wait() }()
+
+	var timer <-chan time.Time
+	if s.Limits.WallTime > 0 {
+		t := time.NewTimer(s.Limits.WallTime)
+		defer t.Stop()
+		timer = t.C
+	}
+	killed := ""
+	var waitErr error
+	select {
+	case waitErr = <-waitCh:
+	case <-timer:
+		killed = "wall-time"
+		cmd.Process.Kill()
+		waitErr = <-waitCh
+	case <-ctx.Done():
+		killed = "canceled"
+		cmd.Process.Kill()
+		waitErr = <-waitCh
+	}
+	res := &Result{WallTime: time.Since(start), Killed: killed}
+	st := cmd.ProcessState
+	if st == nil {
+		return nil, fmt.Errorf("sandbox: wait: %w", waitErr)
+	}
+	res.UserTime, res.SysTime = st.UserTime(), st.SystemTime()
+	raw := <-stCh
+	if killed != "" {
+		res.ExitCode, res.Signal = -1, "SIGKILL"
+		if killed == "canceled" {
+			return res, fmt.Errorf("sandbox: %w", ctx.Err())
+		}
+		return res, nil
+	}
+	var rep status
+	if err := json.Unmarshal(bytes.TrimSpace(raw), &rep); err != nil {
+		return nil, fmt.Errorf("sandbox: child ended without a status (%v): %w", st, err)
+	}
+	if rep.Error != "" {
+		return nil, fmt.Errorf("sandbox: %s", rep.Error)
+	}
+	res.ExitCode = rep.Exit
+	if rep.Signal != 0 {
+		sig := syscall.Signal(rep.Signal)
+		res.ExitCode, res.Signal = -1, signalName(sig)
+		switch sig {
+		case syscall.SIGXCPU:
+			res.Killed = "cpu-time"
+		case syscall.SIGXFSZ:
+			res.Killed = "file-size"
+		}
+	}
+	return res, nil
+}
+
+var signalNames = map[syscall.Signal]string{
+	syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT",
+	syscall.SIGILL: "SIGILL", syscall.SIGTRAP: "SIGTRAP", syscall.SIGABRT: "SIGABRT",
+	syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE", syscall.SIGKILL: "SIGKILL",
+	syscall.SIGUSR1: "SIGUSR1", syscall.SIGSEGV: "SIGSEGV", syscall.SIGUSR2: "SIGUSR2",
+	syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM", syscall.SIGTERM: "SIGTERM",
+	syscall.SIGXCPU: "SIGXCPU", syscall.SIGXFSZ: "SIGXFSZ", syscall.SIGSYS: "SIGSYS",
+}
+
+func signalName(s syscall.Signal) string {
+	if n, ok := signalNames[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("signal %d", int(s))
+}

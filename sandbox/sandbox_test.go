@@ -1,0 +1,482 @@
+//go:build linux
+
+package sandbox_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hallmark-dev/hallmark/sandbox"
+)
+
+// helperEnv makes the test binary, run inside a sandbox, act as a small tool.
+const helperEnv = "SANDBOX_TEST_HELPER"
+
+func TestMain(m *testing.M) {
+	sandbox.Init()
+	if h := os.Getenv(helperEnv); h != "" {
+		os.Exit(helper(h, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// helper is the tool side: "dial ADDR" exits 0 when a TCP connection to ADDR
+// succeeds and 1 otherwise.
+func helper(name string, args []string) int {
+	switch name {
+	case "dial":
+		c, err := net.DialTimeout("tcp", args[0], 2*time.Second)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		c.Close()
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "unknown helper", name)
+	return 2
+}
+
+var available = func() error {
+	return exec.Command("unshare", "-Urmpfni", "--mount-proc", "true").Run()
+}()
+
+// system is what every test step gets: the host's tools, read-only.
+func system() []sandbox.Mount {
+	var ms []sandbox.Mount
+	for _, d := range []string{"/bin", "/usr", "/lib", "/lib64", "/sbin"} {
+		if _, err := os.Stat(d); err == nil {
+			ms = append(ms, sandbox.Mount{Source: d, Target: d})
+		}
+	}
+	return ms
+}
+
+func needNamespaces(t *testing.T) {
+	t.Helper()
+	if available != nil {
+		t.Skipf("user namespaces are not available here (unshare -Urmpfni: %v)", available)
+	}
+}
+
+type run struct {
+	res            *sandbox.Result
+	stdout, stderr string
+}
+
+// sh runs script under /bin/sh -c in a sandbox with the host's tools, scratch
+// /tmp and the extra mounts.
+func sh(t *testing.T, script string, mod func(*sandbox.Spec)) run {
+	t.Helper()
+	needNamespaces(t)
+	var out, errb bytes.Buffer
+	s := sandbox.Spec{
+		Command: []string{"sh", "-c", script},
+		Path:    "/usr/bin:/bin",
+		Mounts:  system(),
+		Scratch: true,
+		Stdout:  &out,
+		Stderr:  &errb,
+		Limits:  sandbox.Limits{WallTime: 30 * time.Second},
+	}
+	if mod != nil {
+		mod(&s)
+	}
+	res, err := sandbox.Run(context.Background(), s)
+	if err != nil {
+		t.Fatalf("Run: %v (stderr %q)", err, errb.String())
+	}
+	return run{res, out.String(), errb.String()}
+}
+
+func TestOutput(t *testing.T) {
+	src := t.TempDir()
+	outDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "in.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := sh(t, "tr a-z A-Z < in.txt > /out/result.txt && echo done", func(s *sandbox.Spec) {
+		s.Dir = "/src"
+		s.Mounts = append(s.Mounts,
+			sandbox.Mount{Source: src, Target: "/src"},
+			sandbox.Mount{Source: outDir, Target: "/out", Writable: true})
+	})
+	if r.res.ExitCode != 0 || r.stdout != "done\n" {
+		t.Fatalf("exit %d stdout %q stderr %q", r.res.ExitCode, r.stdout, r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(outDir, "result.txt"))
+	if err != nil || string(b) != "HELLO\n" {
+		t.Fatalf("output: %q, %v", b, err)
+	}
+	fi, err := os.Stat(filepath.Join(outDir, "result.txt"))
+	if err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("output mode %v, %v; want 0644 under umask 022", fi.Mode(), err)
+	}
+}
+
+func TestExitAndSignal(t *testing.T) {
+	for _, tc := range []struct {
+		script string
+		code   int
+		signal string
+	}{
+		{"exit 0", 0, ""},
+		{"exit 3", 3, ""},
+		{"exit 255", 255, ""},
+		{"kill -TERM $$", -1, "SIGTERM"},
+		{"kill -KILL $$", -1, "SIGKILL"},
+		{"kill -SEGV $$", -1, "SIGSEGV"},
+	} {
+		t.Run(tc.script, func(t *testing.T) {
+			r := sh(t, tc.script, nil)
+			if r.res.ExitCode != tc.code || r.res.Signal != tc.signal || r.res.Killed != "" {
+				t.Fatalf("got exit %d signal %q killed %q, want %d %q", r.res.ExitCode, r.res.Signal, r.res.Killed, tc.code, tc.signal)
+			}
+		})
+	}
+}
+
+func TestNetwork(t *testing.T) {
+	needNamespaces(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := func(addr string, network bool) run {
+		return sh(t, "", func(s *sandbox.Spec) {
+			s.Command = []string{"/helper/" + filepath.Base(exe), addr}
+			s.Env = map[string]string{helperEnv: "dial"}
+			s.Network = network
+			s.Mounts = append(s.Mounts, sandbox.Mount{Source: filepath.Dir(exe), Target: "/helper"})
+		})
+	}
+	// The helper works: with the host's network it reaches the listener.
+	if r := dial(l.Addr().String(), true); r.res.ExitCode != 0 {
+		t.Fatalf("dial with network: exit %d: %s", r.res.ExitCode, r.stderr)
+	}
+	for _, addr := range []string{l.Addr().String(), "192.0.2.1:80", "[2001:db8::1]:80"} {
+		t.Run(addr, func(t *testing.T) {
+			r := dial(addr, false)
+			if r.res.ExitCode != 1 {
+				t.Fatalf("dial %s without network: exit %d (%s), want 1", addr, r.res.ExitCode, r.stderr)
+			}
+		})
+	}
+	// Loopback inside is up and is the sandbox's own.
+	r := sh(t, `cat /sys/class/net/lo/operstate 2>/dev/null; grep -c . /proc/net/dev`, nil)
+	if r.res.ExitCode != 0 || !strings.HasSuffix(r.stdout, "3\n") {
+		t.Fatalf("/proc/net/dev inside: exit %d, %q (want 2 header lines and lo only)", r.res.ExitCode, r.stdout)
+	}
+}
+
+func TestHostInvisible(t *testing.T) {
+	data := t.TempDir() // stands in for the control plane's data directory
+	if err := os.WriteFile(filepath.Join(data, "platform.key"), []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{data, data + "/platform.key", "/root", "/home", "/etc/shadow", "/etc/hostname", "/var", "/sys/kernel", "/run"} {
+		t.Run(p, func(t *testing.T) {
+			r := sh(t, "test -e '"+p+"' && ls -la '"+p+"'", nil)
+			if r.res.ExitCode != 1 {
+				t.Fatalf("%s visible inside: exit %d, %q", p, r.res.ExitCode, r.stdout)
+			}
+		})
+	}
+	r := sh(t, "ls /", nil)
+	want := "bin\ndev\netc\nlib\nlib64\nproc\nsbin\ntmp\nusr\n"
+	if r.stdout != want {
+		t.Errorf("ls / = %q, want %q", r.stdout, want)
+	}
+	r = sh(t, "cat /etc/passwd; hostname; id -u; ls /proc | grep -c '^[0-9]'", nil)
+	if !strings.HasPrefix(r.stdout, "root:x:0:0:") || !strings.Contains(r.stdout, "\nhallmark\n0\n") {
+		t.Errorf("identity inside: %q", r.stdout)
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	src := t.TempDir()
+	outDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mounts := func(s *sandbox.Spec) {
+		s.Mounts = append(s.Mounts,
+			sandbox.Mount{Source: src, Target: "/src"},
+			sandbox.Mount{Source: outDir, Target: "/out", Writable: true})
+	}
+	for _, tc := range []struct{ name, script string }{
+		{"source file", "echo x >> /src/main.go"},
+		{"source dir", "echo x > /src/new"},
+		{"source remove", "rm /src/main.go"},
+		{"system", "touch /usr/evil"},
+		{"root", "touch /evil"},
+		{"etc", "echo evil::0:0::/:/bin/sh >> /etc/passwd"},
+		{"remount", "mount -o remount,rw /src"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := sh(t, tc.script, mounts)
+			if r.res.ExitCode == 0 {
+				t.Fatalf("%q succeeded", tc.script)
+			}
+			if tc.name != "remount" && !strings.Contains(r.stderr, "Read-only file system") {
+				t.Errorf("%q: stderr %q, want EROFS", tc.script, r.stderr)
+			}
+		})
+	}
+	ents, _ := os.ReadDir(src)
+	if len(ents) != 1 {
+		t.Errorf("source tree changed: %v", ents)
+	}
+	b, _ := os.ReadFile(filepath.Join(src, "main.go"))
+	if string(b) != "package main\n" {
+		t.Errorf("source changed: %q", b)
+	}
+	// Scratch writes vanish with the sandbox.
+	r := sh(t, "echo x > /tmp/f && echo y > /tmp/home/g && cat /tmp/f", mounts)
+	if r.res.ExitCode != 0 || r.stdout != "x\n" {
+		t.Fatalf("scratch: exit %d %q %q", r.res.ExitCode, r.stdout, r.stderr)
+	}
+	r = sh(t, "test -e /tmp/f", mounts)
+	if r.res.ExitCode == 0 {
+		t.Fatal("scratch survived its sandbox")
+	}
+}
+
+func TestBackgroundKilled(t *testing.T) {
+	const marker = "4711.4242"
+	r := sh(t, "sleep "+marker+" </dev/null >/dev/null 2>&1 & sleep "+marker+" & echo started", nil)
+	if r.res.ExitCode != 0 || r.stdout != "started\n" {
+		t.Fatalf("exit %d %q %q", r.res.ExitCode, r.stdout, r.stderr)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := countProcs(t, "sleep\x00"+marker)
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d background processes outlived the step", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// countProcs counts the host's processes whose command line contains s.
+func countProcs(t *testing.T, s string) int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && bytes.Contains(b, []byte(s)) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestWallTime(t *testing.T) {
+	start := time.Now()
+	r := sh(t, "sleep 4712 & exec sleep 4712", func(s *sandbox.Spec) {
+		s.Limits.WallTime = 300 * time.Millisecond
+	})
+	if r.res.Killed != "wall-time" || r.res.Signal != "SIGKILL" {
+		t.Fatalf("killed %q signal %q exit %d", r.res.Killed, r.res.Signal, r.res.ExitCode)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v", d)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := countProcs(t, "sleep\x004712"); n != 0 {
+		t.Fatalf("%d processes outlived the wall time", n)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	needNamespaces(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	res, err := sandbox.Run(ctx, sandbox.Spec{Command: []string{"sleep", "4713"}, Path: "/usr/bin", Mounts: system()})
+	if err == nil || res == nil || res.Killed != "canceled" {
+		t.Fatalf("res %+v err %v", res, err)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	t.Run("processes", func(t *testing.T) {
+		// A bounded fork bomb: 50 sleepers against a limit of 10.
+		r := sh(t, `i=0; while [ $i -lt 50 ]; do sleep 4714 & i=$((i+1)); done; wait`, func(s *sandbox.Spec) {
+			s.Limits.Processes = 10
+			s.Limits.WallTime = 10 * time.Second
+		})
+		if !strings.Contains(r.stderr, "fork") && !strings.Contains(r.stderr, "Resource temporarily unavailable") {
+			t.Fatalf("exit %d killed %q stderr %q: no fork failure", r.res.ExitCode, r.res.Killed, r.stderr)
+		}
+		if r.res.Killed == "wall-time" {
+			t.Fatal("hit the wall time")
+		}
+	})
+	t.Run("file-size", func(t *testing.T) {
+		outDir := t.TempDir()
+		r := sh(t, `head -c 100000 /dev/zero > /out/big`, func(s *sandbox.Spec) {
+			s.Limits.FileSize = 4096
+			s.Mounts = append(s.Mounts, sandbox.Mount{Source: outDir, Target: "/out", Writable: true})
+		})
+		if r.res.ExitCode == 0 && r.res.Signal == "" {
+			t.Fatal("wrote past the file size limit")
+		}
+		fi, err := os.Stat(filepath.Join(outDir, "big"))
+		if err != nil || fi.Size() > 4096 {
+			t.Fatalf("big: %v %v", fi, err)
+		}
+	})
+	t.Run("open-files", func(t *testing.T) {
+		r := sh(t, `ulimit -n`, func(s *sandbox.Spec) { s.Limits.OpenFiles = 64 })
+		if r.stdout != "64\n" {
+			t.Fatalf("ulimit -n = %q", r.stdout)
+		}
+	})
+	t.Run("cpu-time", func(t *testing.T) {
+		r := sh(t, `while :; do :; done`, func(s *sandbox.Spec) { s.Limits.CPUTime = time.Second })
+		if r.res.Killed != "cpu-time" || r.res.Signal != "SIGXCPU" {
+			t.Fatalf("killed %q signal %q exit %d", r.res.Killed, r.res.Signal, r.res.ExitCode)
+		}
+	})
+	t.Run("memory", func(t *testing.T) {
+		r := sh(t, `x=$(head -c 100000000 /dev/zero | tr '\0' a); echo ${#x}`, func(s *sandbox.Spec) { s.Limits.Memory = 64 << 20 })
+		if r.res.ExitCode == 0 {
+			t.Fatalf("100 MB in memory under a 64 MiB limit: %q %q", r.stdout, r.stderr)
+		}
+	})
+}
+
+func TestEnv(t *testing.T) {
+	t.Setenv("HALLMARK_KEY_PASSPHRASE", "hunter2")
+	r := sh(t, "env | sort; umask", func(s *sandbox.Spec) {
+		s.Env = map[string]string{"GOFLAGS": "-trimpath", "TZ": "Europe/Paris"}
+		s.SourceDateEpoch = time.Unix(1700000000, 0)
+	})
+	if strings.Contains(r.stdout, "HALLMARK_KEY_PASSPHRASE") || strings.Contains(r.stdout, "hunter2") {
+		t.Fatalf("host variable leaked: %q", r.stdout)
+	}
+	lines := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		lines[l] = true
+	}
+	for _, want := range []string{
+		"GOFLAGS=-trimpath", "TZ=UTC", "LANG=C.UTF-8", "LC_ALL=C.UTF-8",
+		"HOME=/tmp/home", "PATH=/usr/bin:/bin", "SOURCE_DATE_EPOCH=1700000000", "0022",
+	} {
+		if !lines[want] {
+			t.Errorf("missing %q in %q", want, r.stdout)
+		}
+	}
+	for l := range lines {
+		if k, _, ok := strings.Cut(l, "="); ok && !strings.Contains("GOFLAGS TZ LANG LC_ALL HOME PATH SOURCE_DATE_EPOCH PWD SHLVL _", k) {
+			t.Errorf("unexpected variable %q", l)
+		}
+	}
+	r = sh(t, "date +%Z", nil)
+	if r.stdout != "UTC\n" {
+		t.Errorf("date +%%Z = %q", r.stdout)
+	}
+}
+
+func TestCapabilities(t *testing.T) {
+	r := sh(t, "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):' /proc/self/status", nil)
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		f := strings.Fields(l)
+		want := "0000000000000000"
+		if f[0] == "NoNewPrivs:" {
+			want = "1"
+		}
+		if len(f) != 2 || f[1] != want {
+			t.Errorf("%q, want %s", l, want)
+		}
+	}
+}
+
+func TestRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    sandbox.Spec
+		want string
+	}{
+		{"empty", sandbox.Spec{}, "command is empty"},
+		{"dir", sandbox.Spec{Command: []string{"true"}, Dir: "src"}, "dir"},
+		{"target relative", sandbox.Spec{Command: []string{"true"}, Mounts: []sandbox.Mount{{Source: "/usr", Target: "usr"}}}, "mounts[0].target"},
+		{"target unclean", sandbox.Spec{Command: []string{"true"}, Mounts: []sandbox.Mount{{Source: "/usr", Target: "/a/../usr"}}}, "mounts[0].target"},
+		{"target root", sandbox.Spec{Command: []string{"true"}, Mounts: []sandbox.Mount{{Source: "/usr", Target: "/"}}}, "mounts[0].target"},
+		{"target proc", sandbox.Spec{Command: []string{"true"}, Mounts: []sandbox.Mount{{Source: "/usr", Target: "/proc/x"}}}, "/proc"},
+		{"source relative", sandbox.Spec{Command: []string{"true"}, Mounts: []sandbox.Mount{{Source: "usr", Target: "/usr"}}}, "mounts[0].source"},
+		{"env", sandbox.Spec{Command: []string{"true"}, Env: map[string]string{"A=B": "c"}}, "env"},
+		{"nul", sandbox.Spec{Command: []string{"true", "a\x00b"}}, "command[1]"},
+		{"limits", sandbox.Spec{Command: []string{"true"}, Limits: sandbox.Limits{WallTime: -1}}, "limits"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := sandbox.Run(context.Background(), tc.s)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSetupError(t *testing.T) {
+	needNamespaces(t)
+	_, err := sandbox.Run(context.Background(), sandbox.Spec{
+		Command: []string{"true"},
+		Mounts:  []sandbox.Mount{{Source: "/nonexistent-hallmark", Target: "/x"}},
+	})
+	if err == nil || !strings.Contains(err.Error(), "mount /x: source /nonexistent-hallmark") {
+		t.Fatalf("err %v", err)
+	}
+	_, err = sandbox.Run(context.Background(), sandbox.Spec{Command: []string{"no-such-tool"}, Path: "/usr/bin", Mounts: system()})
+	if err == nil || !strings.Contains(err.Error(), "no-such-tool: not found") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func BenchmarkRun(b *testing.B) {
+	if available != nil {
+		b.Skip("user namespaces are not available")
+	}
+	for b.Loop() {
+		res, err := sandbox.Run(context.Background(), sandbox.Spec{Command: []string{"/bin/true"}, Mounts: system()})
+		if err != nil || res.ExitCode != 0 {
+			b.Fatal(res, err)
+		}
+	}
+}
+
+func BenchmarkDirect(b *testing.B) {
+	for b.Loop() {
+		if err := exec.Command("/bin/true").Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
