@@ -31,18 +31,7 @@ func newPidsGroup(max int) *pidsGroup {
 		return nil
 	}
 	defer f.Close()
-	var v1, v2 string
-	sc := bufio.NewScanner(io.LimitReader(f, 1<<16))
-	for sc.Scan() {
-		id, rest, _ := strings.Cut(sc.Text(), ":")
-		ctrl, p, _ := strings.Cut(rest, ":")
-		switch {
-		case id == "0" && ctrl == "":
-			v2 = p
-		case strings.Contains(","+ctrl+",", ",pids,"):
-			v1 = p
-		}
-	}
+	v1, v2 := parseCgroup(f)
 	var bases []string
 	if v2 != "" {
 		if b, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil && strings.Contains(" "+string(b)+" ", " pids ") {
@@ -58,6 +47,28 @@ func newPidsGroup(max int) *pidsGroup {
 		}
 	}
 	return nil
+}
+
+// parseCgroup reads /proc/PID/cgroup (cgroups(7)): lines of
+// "ID:CONTROLLERS:PATH". It returns the path in the v1 hierarchy that has
+// the pids controller and the path in the v2 hierarchy ("0::PATH"), each
+// empty when absent or when the path is not absolute and clean.
+func parseCgroup(r io.Reader) (v1, v2 string) {
+	sc := bufio.NewScanner(io.LimitReader(r, 1<<16))
+	for sc.Scan() {
+		id, rest, _ := strings.Cut(sc.Text(), ":")
+		ctrl, p, ok := strings.Cut(rest, ":")
+		if !ok || !cleanAbs(p) {
+			continue
+		}
+		switch {
+		case id == "0" && ctrl == "":
+			v2 = p
+		case strings.Contains(","+ctrl+",", ",pids,"):
+			v1 = p
+		}
+	}
+	return v1, v2
 }
 
 func makePidsGroup(base string, max int) *pidsGroup {

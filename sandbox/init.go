@@ -58,7 +58,7 @@ func Init() {
 }
 
 // execStep is the second stage, started by PID 1 as the step's own process:
-// os.Args is [name, limits as JSON, program, arguments...]. It applies the
+// os.Args is [name, limits as JSON, program path, argv...]. It applies the
 // limits, which would starve PID 1's runtime, and executes the program
 // without allocating after that.
 func execStep() {
@@ -66,7 +66,7 @@ func execStep() {
 		fmt.Fprintf(os.Stderr, "sandbox: %v\n", err)
 		os.Exit(127)
 	}
-	if len(os.Args) < 3 {
+	if len(os.Args) < 4 {
 		fail(errors.New("exec: no program"))
 	}
 	var l stepLimits
@@ -83,7 +83,7 @@ func execStep() {
 	if err != nil {
 		fail(err)
 	}
-	argv, err := cStrings(os.Args[2:])
+	argv, err := cStrings(os.Args[3:])
 	if err != nil {
 		fail(err)
 	}
@@ -136,7 +136,7 @@ func child() (status, error) {
 	if err != nil {
 		return status{}, fmt.Errorf("limits: %w", err)
 	}
-	argv := append([]string{"hallmark-sandbox-exec", string(lim), prog}, c.Argv[1:]...)
+	argv := append([]string{"hallmark-sandbox-exec", string(lim), prog}, c.Argv...)
 	files := []uintptr{devNull(), 1, 2}
 	if c.Limits.PidsGroup {
 		files = append(files, 5)
@@ -258,6 +258,22 @@ func bind(root string, m Mount) error {
 		return fmt.Errorf("mount %s: source %s: %w", m.Target, m.Source, err)
 	}
 	target := filepath.Join(root, m.Target)
+	// A Target below an earlier Mount must not follow a symbolic link of
+	// that source: it could lead out of the new root into the host.
+	p := root
+	for _, el := range strings.Split(strings.TrimPrefix(m.Target, "/"), "/") {
+		p = filepath.Join(p, el)
+		fi, err := os.Lstat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("mount %s: %w", m.Target, err)
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("mount %s: %s is a symbolic link", m.Target, strings.TrimPrefix(p, root))
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return fmt.Errorf("mount %s: %w", m.Target, err)
 	}

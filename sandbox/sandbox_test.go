@@ -264,6 +264,39 @@ func TestReadOnly(t *testing.T) {
 	}
 }
 
+func TestInitUnreachable(t *testing.T) {
+	// PID 1 holds the status pipe; the step can neither reach it nor end
+	// PID 1 to fake its result.
+	r := sh(t, `cat /proc/1/environ && echo READ; readlink /proc/1/root; echo '{"exit":0}' > /proc/1/fd/4 && echo WROTE; kill -TERM 1; kill -INT 1; sleep 0.1; echo $0; exit 7`, nil)
+	if r.res.ExitCode != 7 {
+		t.Fatalf("exit %d signal %q, want 7 (stderr %q)", r.res.ExitCode, r.res.Signal, r.stderr)
+	}
+	if r.stdout != "sh\n" {
+		t.Fatalf("stdout %q: want only argv[0] \"sh\" (stderr %q)", r.stdout, r.stderr)
+	}
+}
+
+func TestMountSymlink(t *testing.T) {
+	src := t.TempDir()
+	victim := t.TempDir()
+	if err := os.Symlink(victim, filepath.Join(src, "link")); err != nil {
+		t.Fatal(err)
+	}
+	needNamespaces(t)
+	_, err := sandbox.Run(context.Background(), sandbox.Spec{
+		Command: []string{"/bin/true"},
+		Mounts: append(system(),
+			sandbox.Mount{Source: src, Target: "/src", Writable: true},
+			sandbox.Mount{Source: t.TempDir(), Target: "/src/link/out", Writable: true}),
+	})
+	if err == nil || !strings.Contains(err.Error(), "/src/link is a symbolic link") {
+		t.Fatalf("err %v", err)
+	}
+	if ents, _ := os.ReadDir(victim); len(ents) != 0 {
+		t.Fatalf("created %v through the link", ents)
+	}
+}
+
 func TestBackgroundKilled(t *testing.T) {
 	const marker = "4711.4242"
 	r := sh(t, "sleep "+marker+" </dev/null >/dev/null 2>&1 & sleep "+marker+" & echo started", nil)
@@ -338,6 +371,9 @@ func TestLimits(t *testing.T) {
 		}
 		if r.res.Killed == "wall-time" {
 			t.Fatal("hit the wall time")
+		}
+		if left, _ := filepath.Glob("/sys/fs/cgroup/pids/hallmark-sandbox-*"); len(left) != 0 {
+			t.Fatalf("cgroups left behind: %v", left)
 		}
 	})
 	t.Run("file-size", func(t *testing.T) {
