@@ -113,8 +113,9 @@ const (
 	NPM       Cache = "npm"        // the npm cache, read-only
 )
 
-// Spec is a build spec. A Spec returned by Parse or Shorthand is valid; one
-// built or changed in code must pass Validate before use.
+// Spec is a build spec. A Spec returned by Parse is valid; one built or
+// changed in code (Shorthand's included) must pass Validate before use. Its
+// methods only read it: a Spec no one changes is safe for concurrent use.
 type Spec struct {
 	Name string `json:"name"`
 	// Profile is the risk profile the build is judged by; "" for the
@@ -433,8 +434,8 @@ func (s *Spec) checkStep(st *Step, index map[string]int) ([]output, error) {
 			return nil, s.errAt(fp, "%q is not among the step's outputs", st.SAST.SARIF)
 		}
 	}
-	if st.Timeout < 0 || st.Timeout > MaxTimeout {
-		return nil, s.errAt(sp+".timeout", "%v is not between 0 and %v", st.Timeout, MaxTimeout)
+	if st.Timeout < 0 || st.Timeout > MaxTimeout || st.Timeout%time.Second != 0 {
+		return nil, s.errAt(sp+".timeout", "%v is not a whole number of seconds between 0 and %v", st.Timeout, MaxTimeout)
 	}
 	l := st.Limits
 	switch {
@@ -635,6 +636,13 @@ func (s *Spec) canonical() []byte {
 		panic("buildspec: canonical JSON: " + err.Error())
 	}
 	return b
+}
+
+// MarshalJSON writes the spec's canonical JSON, the form [Spec.Digest]
+// hashes: apiVersion, name, profile when set, toolchains and steps, each
+// step with every field, timeout as timeout_seconds.
+func (s *Spec) MarshalJSON() ([]byte, error) {
+	return s.canonical(), nil
 }
 
 // Digest returns "sha256:" and the lowercase hex SHA-256 of the spec's

@@ -1,6 +1,9 @@
 package buildspec
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"slices"
@@ -308,5 +311,59 @@ func TestExternalParameters(t *testing.T) {
 	tc := p["toolchains"].(map[string]any)["go"].(map[string]any)
 	if tc["go"] != "1.26.8" || tc["h1"] != s.Toolchains["go"].H1 {
 		t.Errorf("toolchain %v", tc)
+	}
+}
+
+// Validate checks a spec built in code as Parse checks a file, without
+// lines.
+func TestValidateInCode(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*Spec)
+		want   string
+	}{
+		{"sub-second timeout", func(s *Spec) { s.Steps[0].Timeout = 1500 * time.Millisecond }, "steps.build.timeout: 1.5s is not a whole number of seconds"},
+		{"negative memory", func(s *Spec) { s.Steps[0].Limits.Memory = -1 }, "steps.build.limits.memory: -1 bytes"},
+		{"too many cpus", func(s *Spec) { s.Steps[0].Limits.MilliCPU = 2000000 }, "steps.build.limits.cpu: 2000000 thousandths"},
+		{"absolute output", func(s *Spec) { s.Steps[0].Outputs = []string{"/out"} }, `steps.build.outputs[0]: "/out" is absolute`},
+		{"NUL env", func(s *Spec) { s.Steps[0].Env = map[string]string{"A": "\x00"} }, "steps.build.env.A: value has a NUL byte"},
+		{"bad env name", func(s *Spec) { s.Steps[0].Env = map[string]string{"a=b": "c"} }, `steps.build.env["a=b"]`},
+		{"no toolchains", func(s *Spec) { s.Toolchains = nil }, `toolchain "go" is not declared (toolchains: none declared)`},
+		{"bad step name", func(s *Spec) { s.Steps[0].Name = "../x" }, `steps[0].name: "../x" is not a step name`},
+		{"cycle", func(s *Spec) {
+			s.Steps = append(s.Steps, Step{Name: "x", Run: []string{"true"}, Toolchain: "go", Inputs: []Input{{Step: "build"}}})
+			s.Steps[0].Inputs = append(s.Steps[0].Inputs, Input{Step: "x"})
+		}, "steps.x.inputs[0]: the steps form a cycle: build -> x -> build"},
+		{"empty input", func(s *Spec) { s.Steps[0].Inputs = []Input{{}} }, "steps.build.inputs[0]: an input is exactly one of"},
+		{"too many steps", func(s *Spec) { s.Steps = make([]Step, MaxSteps+1) }, "steps: 101 steps, more than the limit of 100"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Shorthand([]string{"make"}, "1.26.8")
+			tc.change(s)
+			err := s.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if tc.name == "cycle" && !errors.Is(err, ErrCycle) {
+				t.Errorf("%v is not ErrCycle", err)
+			}
+		})
+	}
+}
+
+func TestMarshalJSON(t *testing.T) {
+	s := Shorthand([]string{"make"}, "1.26.8")
+	s.Steps[0].Timeout = time.Minute
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"apiVersion":"hallmark.dev/build/v1","name":"build","toolchains":{"go":{"go":"1.26.8"}},"steps":[{"name":"build","run":["make"],"toolchain":"go","inputs":[{"source":true},{"cache":"go-modules"}],"outputs":["out"],"env":{},"fetch":false,"network":false,"limits":{},"timeout_seconds":60}]}`
+	if string(b) != want {
+		t.Errorf("JSON\n%s\nwant\n%s", b, want)
+	}
+	sum := sha256.Sum256(b)
+	if s.Digest() != "sha256:"+hex.EncodeToString(sum[:]) {
+		t.Error("Digest is not the SHA-256 of the JSON")
 	}
 }
