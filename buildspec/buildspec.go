@@ -23,12 +23,13 @@
 //	    fetch: true                    # a fetch step: the only kind that may have the network
 //	    network: true
 //	    toolchain: go
-//	    run: [go, mod, download]
-//	    inputs: [{source: true}, {cache: go-modules}]
+//	    run: GOMODCACHE="$PWD/modcache" go mod download
+//	    inputs: [{source: true}]
+//	    outputs: [modcache]
 //	  - name: build
 //	    toolchain: go
 //	    run: [go, build, -trimpath, -o, out/hello, .]
-//	    inputs: [{source: true}, {step: fetch}, {cache: go-modules}]
+//	    inputs: [{source: true}, {step: fetch}]
 //	    outputs: [out/hello]
 //	    env: {CGO_ENABLED: "0"}
 //	    timeout: 10m
@@ -64,8 +65,18 @@
 // file gives them (a spec built in code, such as [Shorthand]'s, has no
 // lines):
 //
-//	buildspec: line 9, column 7: steps.build.outputs[0]: "../x" reaches outside the output directory
-//	buildspec: steps.a.inputs[0]: the steps form a cycle: a -> b -> a
+//	buildspec: line 10, column 15: steps.build.outputs[0]: "../../etc/cron.d/x" reaches outside the output directory
+//	buildspec: steps.x.inputs[0]: the steps form a cycle: build -> x -> build
+//
+// A cycle's error wraps [ErrCycle].
+//
+// # Digest and provenance
+//
+// [Spec.Digest] hashes the canonical JSON ([Spec.MarshalJSON]): comments,
+// layout, key order and the spelling of equal values do not change it.
+// [Spec.ExternalParameters] is that JSON as a map plus the digest, what
+// SLSA Provenance v1's buildDefinition.externalParameters holds of the
+// spec (docs/build-spec.md lists the mapping).
 package buildspec
 
 import (
