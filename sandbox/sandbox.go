@@ -25,11 +25,16 @@
 //     /tmp,
 //   - sets the hostname "hallmark", brings up the loopback interface (the only
 //     interface of the new network namespace),
-//   - applies the rlimits of Spec.Limits and umask 022, sets no_new_privs,
-//     empties the capability bounding, inheritable, ambient, permitted and
-//     effective sets,
-//   - starts the step with exactly the environment described at Spec.Env, and
-//     reaps every process of the namespace until the step exits.
+//   - sets umask 022 and no_new_privs, empties the capability bounding,
+//     inheritable, ambient, permitted and effective sets, and makes itself
+//     non-dumpable, so the step cannot open PID 1's /proc files (its
+//     descriptors, among them the status pipe) or trace it; the signals a
+//     step could send it are caught and dropped,
+//   - starts the step (by executing the current binary once more, which
+//     applies Spec.Limits to itself and then executes the step's program, so
+//     that the limits never bind PID 1) with exactly the environment
+//     described at Spec.Env, and reaps every process of the namespace until
+//     the step exits; PID 1 reports how the step ended on a pipe to Run.
 //
 // When the step exits, or the wall time runs out, or ctx is done, PID 1 ends
 // and the kernel kills every other process of the PID namespace: no
@@ -39,19 +44,37 @@
 // Inside, the step runs as uid 0 and gid 0 of its own user namespace, which
 // map to the caller's uid and gid outside and to nothing else; with the
 // capability sets emptied before the step starts and no_new_privs set, it
-// holds no capabilities even there, and cannot regain any by exec.
+// holds no capabilities even there, and cannot regain any by exec. Files the
+// step writes into a writable Mount belong to the caller. When the caller is
+// root, the step is host root for the files it can reach: that is why
+// nothing but the declared Mounts is reachable, and why a Mount's Target is
+// refused when it would pass through a symbolic link inside an earlier
+// Mount (which could lead to a host path).
+//
+// Limits.Processes uses a pids cgroup made for the step (cgroup v2 when the
+// unified hierarchy has the pids controller, else v1) when the caller may
+// create one, and bounds the tasks (processes and threads) of the step,
+// PID 1 not counted; the cgroup is removed when the step ends. Without one
+// it falls back to RLIMIT_NPROC with room for PID 1's threads, which the
+// kernel does not enforce for a caller that is root outside.
 //
 // # What is not isolated
 //
 //   - There is no seccomp filter: the step can make every system call the
 //     kernel allows an unprivileged process in a user namespace.
-//   - Limits are rlimits, per process (Memory is RLIMIT_AS, Processes is
-//     RLIMIT_NPROC counted per user of the step's user namespace). cgroups are
-//     not used: they are not delegated on the machines this was written on.
-//     Exceeding Memory makes allocations fail rather than killing the step.
+//   - Limits other than Processes and WallTime are rlimits, per process:
+//     Memory is RLIMIT_AS (virtual memory, so a runtime that reserves
+//     address space needs a generous value); exceeding it makes allocations
+//     fail rather than killing the step. No memory or CPU cgroup is used.
 //   - A recursive bind mount of a declared source makes only its top mount
 //     read-only; mounts below a read-only source stay as they are.
 //   - With Spec.Network set, the step shares the caller's network namespace.
+//   - A Mount whose Target lies inside an earlier writable Mount creates its
+//     mount point in that source on the host.
+//
+// The fixed cost of a sandbox, measured by BenchmarkRun against running
+// /bin/true directly, is about 12-17 ms against 0.9 ms (two starts of the
+// current binary, the namespaces and the mounts).
 //   - Time, the kernel, and /sys are not hidden (no /sys is mounted, but the
 //     kernel version and clocks are the host's).
 //

@@ -497,15 +497,26 @@ func TestSetupError(t *testing.T) {
 	}
 }
 
+// BenchmarkRun is the fixed cost of a sandbox: Run of /bin/true, against
+// BenchmarkDirect. The "shared-network" case leaves out the network
+// namespace, to show its share.
 func BenchmarkRun(b *testing.B) {
 	if available != nil {
 		b.Skip("user namespaces are not available")
 	}
-	for b.Loop() {
-		res, err := sandbox.Run(context.Background(), sandbox.Spec{Command: []string{"/bin/true"}, Mounts: system()})
-		if err != nil || res.ExitCode != 0 {
-			b.Fatal(res, err)
+	for _, network := range []bool{false, true} {
+		name := "new-network"
+		if network {
+			name = "shared-network"
 		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				res, err := sandbox.Run(context.Background(), sandbox.Spec{Command: []string{"/bin/true"}, Mounts: system(), Network: network})
+				if err != nil || res.ExitCode != 0 {
+					b.Fatal(res, err)
+				}
+			}
+		})
 	}
 }
 
