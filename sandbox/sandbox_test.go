@@ -491,6 +491,10 @@ func TestSetupError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "mount /x: source /nonexistent-hallmark") {
 		t.Fatalf("err %v", err)
 	}
+	_, err = sandbox.Run(context.Background(), sandbox.Spec{Command: []string{"true"}, Dir: "/src"})
+	if err == nil || !strings.Contains(err.Error(), "dir /src: ") {
+		t.Fatalf("err %v", err)
+	}
 	_, err = sandbox.Run(context.Background(), sandbox.Spec{Command: []string{"no-such-tool"}, Path: "/usr/bin", Mounts: system()})
 	if err == nil || !strings.Contains(err.Error(), "no-such-tool: not found") {
 		t.Fatalf("err %v", err)

@@ -125,6 +125,11 @@ func child() (status, error) {
 	if err := setup(&c); err != nil {
 		return status{}, err
 	}
+	if fi, err := os.Stat(c.Dir); err != nil {
+		return status{}, fmt.Errorf("dir %s: %w", c.Dir, err)
+	} else if !fi.IsDir() {
+		return status{}, fmt.Errorf("dir %s: not a directory", c.Dir)
+	}
 	prog, err := lookPath(c.Argv[0], c.Path)
 	if err != nil {
 		return status{}, err
