@@ -531,3 +531,38 @@ func BenchmarkDirect(b *testing.B) {
 		}
 	}
 }
+
+// TestGoBuild runs the use the package is for: a Go build with the host's
+// toolchain read-only, no network, the output in the one writable mount.
+func TestGoBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the runtime with a cold cache")
+	}
+	goroot := "/usr/local/go"
+	if _, err := os.Stat(goroot + "/bin/go"); err != nil {
+		t.Skipf("no Go toolchain at %s", goroot)
+	}
+	src, outDir := t.TempDir(), t.TempDir()
+	files := map[string]string{
+		"go.mod":  "module example.com/hello\n\ngo 1.22\n",
+		"main.go": "package main\n\nfunc main() { println(\"hello\") }\n",
+	}
+	for n, c := range files {
+		if err := os.WriteFile(filepath.Join(src, n), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := sh(t, "go build -trimpath -o /out/hello . && /out/hello", func(s *sandbox.Spec) {
+		s.Dir = "/src"
+		s.Path = goroot + "/bin:/usr/bin:/bin"
+		s.Env = map[string]string{"GOCACHE": "/tmp/gocache", "GOPROXY": "off", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
+		s.Mounts = append(s.Mounts,
+			sandbox.Mount{Source: src, Target: "/src"},
+			sandbox.Mount{Source: outDir, Target: "/out", Writable: true})
+		s.Limits.WallTime = 5 * time.Minute
+	})
+	if r.res.ExitCode != 0 || r.stderr != "hello\n" {
+		t.Fatalf("exit %d killed %q stderr %q", r.res.ExitCode, r.res.Killed, r.stderr)
+	}
+	t.Logf("go build in the sandbox: %v wall, %v user", r.res.WallTime, r.res.UserTime)
+}
