@@ -92,6 +92,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hallmark-dev/hallmark/internal/yamlnode"
 )
 
 // The file's apiVersion and kind.
@@ -280,10 +282,10 @@ func stepPath(i int, name string) string {
 // the package documentation. The first problem found is returned.
 func (s *Spec) Validate() error {
 	if !specName.MatchString(s.Name) {
-		return s.errAt("name", "%q is not a build name ([A-Za-z0-9._-], at most 128, starting and ending with a letter or digit)", clip(s.Name))
+		return s.errAt("name", "%q is not a build name ([A-Za-z0-9._-], at most 128, starting and ending with a letter or digit)", yamlnode.Clip(s.Name))
 	}
 	if s.Profile != "" && !profileName.MatchString(s.Profile) {
-		return s.errAt("profile", "%q is not a profile name", clip(s.Profile))
+		return s.errAt("profile", "%q is not a profile name", yamlnode.Clip(s.Profile))
 	}
 	if len(s.Toolchains) > MaxToolchains {
 		return s.errAt("toolchains", "%d toolchains, more than the limit of %d", len(s.Toolchains), MaxToolchains)
@@ -302,7 +304,7 @@ func (s *Spec) Validate() error {
 	index := make(map[string]int, len(s.Steps))
 	for i, st := range s.Steps {
 		if !stepName.MatchString(st.Name) {
-			return s.errAt(stepPath(i, st.Name)+".name", "%q is not a step name ([a-z0-9-], at most 64, not starting or ending with -)", clip(st.Name))
+			return s.errAt(stepPath(i, st.Name)+".name", "%q is not a step name ([a-z0-9-], at most 64, not starting or ending with -)", yamlnode.Clip(st.Name))
 		}
 		if j, ok := index[st.Name]; ok {
 			return s.errAt(stepPath(i, st.Name)+".name", "step %q is given twice (steps[%d] and steps[%d])", st.Name, j, i)
@@ -332,20 +334,20 @@ func (s *Spec) Validate() error {
 func (s *Spec) checkToolchain(name string, tc Toolchain) error {
 	p := "toolchains." + name
 	if !stepName.MatchString(name) {
-		p = "toolchains[" + strconv.Quote(clip(name)) + "]"
-		return s.errAt(p, "%q is not a toolchain name ([a-z0-9-], at most 64)", clip(name))
+		p = "toolchains[" + strconv.Quote(yamlnode.Clip(name)) + "]"
+		return s.errAt(p, "%q is not a toolchain name ([a-z0-9-], at most 64)", yamlnode.Clip(name))
 	}
 	switch {
 	case tc.Go == "":
 		return s.errAt(p, "go is missing: want a Go release such as 1.26.8")
 	case !goVersion.MatchString(tc.Go):
-		return s.errAt(p+".go", "%q is not a Go release such as 1.26.8", clip(tc.Go))
+		return s.errAt(p+".go", "%q is not a Go release such as 1.26.8", yamlnode.Clip(tc.Go))
 	case tc.SHA256 != "" && tc.H1 != "":
 		return s.errAt(p+".h1", "give sha256 or h1, not both")
 	case tc.SHA256 != "" && !sha256Hex.MatchString(tc.SHA256):
-		return s.errAt(p+".sha256", "%q is not 64 lowercase hex digits", clip(tc.SHA256))
+		return s.errAt(p+".sha256", "%q is not 64 lowercase hex digits", yamlnode.Clip(tc.SHA256))
 	case tc.H1 != "" && !h1Sum.MatchString(tc.H1):
-		return s.errAt(p+".h1", "%q is not a dirhash (h1: and 44 characters of base64)", clip(tc.H1))
+		return s.errAt(p+".h1", "%q is not a dirhash (h1: and 44 characters of base64)", yamlnode.Clip(tc.H1))
 	}
 	return nil
 }
@@ -374,7 +376,7 @@ func (s *Spec) checkStep(st *Step, index map[string]int) ([]output, error) {
 		return nil, s.errAt(sp, "toolchain is missing: name one of toolchains (%s)", keyList(s.Toolchains))
 	}
 	if _, ok := s.Toolchains[st.Toolchain]; !ok {
-		return nil, s.errAt(sp+".toolchain", "toolchain %q is not declared (toolchains: %s)", clip(st.Toolchain), keyList(s.Toolchains))
+		return nil, s.errAt(sp+".toolchain", "toolchain %q is not declared (toolchains: %s)", yamlnode.Clip(st.Toolchain), keyList(s.Toolchains))
 	}
 	if st.Network && !st.Fetch {
 		return nil, s.errAt(sp+".network", "network is allowed only for a fetch step (fetch: true)")
@@ -397,14 +399,14 @@ func (s *Spec) checkStep(st *Step, index map[string]int) ([]output, error) {
 		switch {
 		case in.Step != "":
 			if _, ok := index[in.Step]; !ok {
-				return nil, s.errAt(ip+".step", "step %q is not in the spec", clip(in.Step))
+				return nil, s.errAt(ip+".step", "step %q is not in the spec", yamlnode.Clip(in.Step))
 			}
 			if in.Step == st.Name {
 				return nil, s.errAt(ip+".step", "a step cannot read its own outputs")
 			}
 		case in.Cache != "":
 			if in.Cache != GoModules && in.Cache != NPM {
-				return nil, s.errAt(ip+".cache", "%q is not go-modules or npm", clip(string(in.Cache)))
+				return nil, s.errAt(ip+".cache", "%q is not go-modules or npm", yamlnode.Clip(string(in.Cache)))
 			}
 		}
 		if j, ok := seen[in]; ok {
@@ -426,8 +428,8 @@ func (s *Spec) checkStep(st *Step, index map[string]int) ([]output, error) {
 	for _, k := range slices.Sorted(maps.Keys(st.Env)) {
 		ep := sp + ".env." + k
 		if !envName.MatchString(k) {
-			ep = sp + ".env[" + strconv.Quote(clip(k)) + "]"
-			return nil, s.errAt(ep, "%q is not a variable name ([A-Z_][A-Z0-9_]*)", clip(k))
+			ep = sp + ".env[" + strconv.Quote(yamlnode.Clip(k)) + "]"
+			return nil, s.errAt(ep, "%q is not a variable name ([A-Z_][A-Z0-9_]*)", yamlnode.Clip(k))
 		}
 		if slices.Contains(reservedEnv, k) {
 			return nil, s.errAt(ep, "%s is set by the sandbox and cannot be overridden", k)
@@ -468,15 +470,15 @@ func checkPath(p string) error {
 	case len(p) > 1024:
 		return fmt.Errorf("path of %d bytes is over the limit of 1024", len(p))
 	case strings.HasPrefix(p, "/"):
-		return fmt.Errorf("%q is absolute: want a path relative to the output directory", clip(p))
+		return fmt.Errorf("%q is absolute: want a path relative to the output directory", yamlnode.Clip(p))
 	case strings.ContainsAny(p, "\\\x00"):
-		return fmt.Errorf("%q has a backslash or NUL byte: want a slash-separated path", clip(p))
+		return fmt.Errorf("%q has a backslash or NUL byte: want a slash-separated path", yamlnode.Clip(p))
 	case p == ".." || strings.HasPrefix(p, "../"):
-		return fmt.Errorf("%q reaches outside the output directory", clip(p))
+		return fmt.Errorf("%q reaches outside the output directory", yamlnode.Clip(p))
 	case p == ".":
 		return errors.New(`"." is the whole output directory: name what the step writes`)
 	case path.Clean(p) != p:
-		return fmt.Errorf("%q is not clean: write %q", clip(p), clip(path.Clean(p)))
+		return fmt.Errorf("%q is not clean: write %q", yamlnode.Clip(p), yamlnode.Clip(path.Clean(p)))
 	}
 	return nil
 }

@@ -1,51 +1,28 @@
 package buildspec
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hallmark-dev/hallmark/internal/yamlnode"
 )
 
 // Parse reads a hallmark.yaml file and validates it. Errors are *[Error]
 // values naming the line, column and key path of what is wrong.
 func Parse(data []byte) (*Spec, error) {
-	if len(data) > MaxSize {
-		return nil, &Error{Err: fmt.Errorf("file is %d bytes, more than the limit of %d", len(data), MaxSize)}
-	}
-	if !utf8.Valid(data) {
-		return nil, &Error{Err: errors.New("file is not valid UTF-8")}
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if err == io.EOF {
-			return nil, &Error{Err: errors.New("file is empty")}
-		}
-		return nil, &Error{Err: err}
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == io.EOF:
-	case err != nil:
-		return nil, &Error{Err: err}
-	default:
-		return nil, &Error{Line: extra.Line, Column: extra.Column, Err: errors.New("a second YAML document: the file must hold one")}
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
-		return nil, &Error{Err: errors.New("file is not one YAML document")}
+	root, err := yamlnode.Document(data, MaxSize)
+	if err != nil {
+		return nil, asError(err)
 	}
 	s := &Spec{pos: map[string]position{}}
-	if err := s.parse(doc.Content[0]); err != nil {
-		return nil, err
+	if err := s.parse(root); err != nil {
+		return nil, asError(err)
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -62,184 +39,60 @@ func (s *Spec) at(p string, n *yaml.Node) {
 	s.pos[p] = position{n.Line, n.Column}
 }
 
-// field is one key of a mapping and its value.
-type field struct {
-	name     string
-	key, val *yaml.Node
-}
-
-// entries returns the keys of mapping n in order, refusing aliases,
-// non-string keys and keys given twice.
-func entries(n *yaml.Node, path string) ([]field, error) {
-	if err := noAlias(n, path); err != nil {
-		return nil, err
-	}
-	if n.Kind != yaml.MappingNode {
-		return nil, errAt(n, path, "want a mapping, have %s", describe(n))
-	}
-	fs := make([]field, 0, len(n.Content)/2)
-	seen := make(map[string]int, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if err := noAlias(k, path); err != nil {
-			return nil, err
-		}
-		if k.Kind != yaml.ScalarNode || k.Tag != "!!str" {
-			return nil, errAt(k, path, "a key must be a string, have %s", describe(k))
-		}
-		if line, ok := seen[k.Value]; ok {
-			return nil, errAt(k, path, "key %q is given twice (first at line %d)", clip(k.Value), line)
-		}
-		seen[k.Value] = k.Line
-		fs = append(fs, field{k.Value, k, v})
-	}
-	return fs, nil
-}
-
-// fields is entries for a mapping of fixed keys: any other key is an error.
-func fields(n *yaml.Node, path string, known ...string) ([]field, error) {
-	fs, err := entries(n, path)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range fs {
-		if !slices.Contains(known, f.name) {
-			return nil, errAt(f.key, path, "unknown key %q (known: %s)", clip(f.name), strings.Join(known, ", "))
-		}
-	}
-	return fs, nil
-}
-
-func noAlias(n *yaml.Node, path string) error {
-	if n.Kind == yaml.AliasNode {
-		return errAt(n, path, "YAML aliases are not allowed")
-	}
-	return nil
-}
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a sequence"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return "null"
-		case "!!str":
-			return fmt.Sprintf("string %q", clip(n.Value))
-		}
-		return fmt.Sprintf("%s %s", strings.TrimPrefix(n.Tag, "!!"), clip(n.Value))
-	}
-	return "nothing"
-}
-
-// clip shortens s for an error message.
-func clip(s string) string {
-	if len(s) > 64 {
-		i := 64
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i--
-		}
-		return s[:i] + "..."
-	}
-	return s
-}
-
-func str(n *yaml.Node, path string) (string, error) {
-	if err := noAlias(n, path); err != nil {
-		return "", err
-	}
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-		return "", errAt(n, path, "want a string, have %s", describe(n))
-	}
-	return n.Value, nil
-}
-
 // scalar reads a string, or a number or boolean as written (an env value
 // such as 0, a Go version such as 1.26 that YAML reads as a float).
 func scalar(n *yaml.Node, path string) (string, error) {
-	if err := noAlias(n, path); err != nil {
+	if err := yamlnode.NoAlias(n, path); err != nil {
 		return "", err
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" || (n.Tag != "!!str" && n.Tag != "!!int" && n.Tag != "!!float" && n.Tag != "!!bool") {
-		return "", errAt(n, path, "want a string, have %s", describe(n))
+		return "", errAt(n, path, "want a string, have %s", yamlnode.Describe(n))
 	}
 	return n.Value, nil
 }
 
-func boolean(n *yaml.Node, path string) (bool, error) {
-	if err := noAlias(n, path); err != nil {
-		return false, err
-	}
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		return false, errAt(n, path, "want true or false, have %s", describe(n))
-	}
-	var b bool
-	if err := n.Decode(&b); err != nil {
-		return false, errAt(n, path, "%v", err)
-	}
-	return b, nil
-}
-
-func list(n *yaml.Node, path string, limit int) ([]*yaml.Node, error) {
-	if err := noAlias(n, path); err != nil {
-		return nil, err
-	}
-	if n.Kind != yaml.SequenceNode {
-		return nil, errAt(n, path, "want a sequence, have %s", describe(n))
-	}
-	if len(n.Content) > limit {
-		return nil, errAt(n, path, "%d entries, more than the limit of %d", len(n.Content), limit)
-	}
-	return n.Content, nil
-}
-
 func (s *Spec) parse(root *yaml.Node) error {
-	fs, err := fields(root, "", "apiVersion", "kind", "name", "profile", "toolchains", "steps")
+	fs, err := yn.Fields(root, "", "apiVersion", "kind", "name", "profile", "toolchains", "steps")
 	if err != nil {
 		return err
 	}
 	var sawAPI, sawKind, sawName, sawSteps bool
 	for _, f := range fs {
-		s.at(f.name, f.val)
-		switch f.name {
+		s.at(f.Name, f.Val)
+		switch f.Name {
 		case "apiVersion":
-			v, err := str(f.val, f.name)
+			v, err := yamlnode.String(f.Val, f.Name)
 			if err != nil {
 				return err
 			}
 			if v != APIVersion {
-				return errAt(f.val, f.name, "%q is not %s", clip(v), APIVersion)
+				return errAt(f.Val, f.Name, "%q is not %s", yamlnode.Clip(v), APIVersion)
 			}
 			sawAPI = true
 		case "kind":
-			v, err := str(f.val, f.name)
+			v, err := yamlnode.String(f.Val, f.Name)
 			if err != nil {
 				return err
 			}
 			if v != Kind {
-				return errAt(f.val, f.name, "%q is not %s", clip(v), Kind)
+				return errAt(f.Val, f.Name, "%q is not %s", yamlnode.Clip(v), Kind)
 			}
 			sawKind = true
 		case "name":
-			if s.Name, err = str(f.val, f.name); err != nil {
+			if s.Name, err = yamlnode.String(f.Val, f.Name); err != nil {
 				return err
 			}
 			sawName = true
 		case "profile":
-			if s.Profile, err = str(f.val, f.name); err != nil {
+			if s.Profile, err = yamlnode.String(f.Val, f.Name); err != nil {
 				return err
 			}
 		case "toolchains":
-			if err := s.toolchains(f.val); err != nil {
+			if err := s.toolchains(f.Val); err != nil {
 				return err
 			}
 		case "steps":
-			if err := s.steps(f.val); err != nil {
+			if err := s.steps(f.Val); err != nil {
 				return err
 			}
 			sawSteps = true
@@ -260,7 +113,7 @@ func (s *Spec) parse(root *yaml.Node) error {
 }
 
 func (s *Spec) toolchains(n *yaml.Node) error {
-	fs, err := entries(n, "toolchains")
+	fs, err := yn.Entries(n, "toolchains")
 	if err != nil {
 		return err
 	}
@@ -269,29 +122,29 @@ func (s *Spec) toolchains(n *yaml.Node) error {
 	}
 	s.Toolchains = make(map[string]Toolchain, len(fs))
 	for _, f := range fs {
-		p := "toolchains." + f.name
-		if !stepName.MatchString(f.name) {
-			p = "toolchains[" + strconv.Quote(clip(f.name)) + "]"
+		p := "toolchains." + f.Name
+		if !stepName.MatchString(f.Name) {
+			p = "toolchains[" + strconv.Quote(yamlnode.Clip(f.Name)) + "]"
 		}
-		s.at(p, f.key)
-		tfs, err := fields(f.val, p, "go", "sha256", "h1")
+		s.at(p, f.Key)
+		tfs, err := yn.Fields(f.Val, p, "go", "sha256", "h1")
 		if err != nil {
 			return err
 		}
 		var tc Toolchain
 		for _, tf := range tfs {
-			fp := p + "." + tf.name
-			s.at(fp, tf.val)
+			fp := p + "." + tf.Name
+			s.at(fp, tf.Val)
 			var v string
-			if tf.name == "go" {
-				v, err = scalar(tf.val, fp)
+			if tf.Name == "go" {
+				v, err = scalar(tf.Val, fp)
 			} else {
-				v, err = str(tf.val, fp)
+				v, err = yamlnode.String(tf.Val, fp)
 			}
 			if err != nil {
 				return err
 			}
-			switch tf.name {
+			switch tf.Name {
 			case "go":
 				tc.Go = v
 			case "sha256":
@@ -300,13 +153,13 @@ func (s *Spec) toolchains(n *yaml.Node) error {
 				tc.H1 = v
 			}
 		}
-		s.Toolchains[f.name] = tc
+		s.Toolchains[f.Name] = tc
 	}
 	return nil
 }
 
 func (s *Spec) steps(n *yaml.Node) error {
-	items, err := list(n, "steps", MaxSteps)
+	items, err := yamlnode.List(n, "steps", MaxSteps)
 	if err != nil {
 		return err
 	}
@@ -322,69 +175,69 @@ func (s *Spec) steps(n *yaml.Node) error {
 func (s *Spec) step(i int, n *yaml.Node) error {
 	st := &s.Steps[i]
 	sp := "steps[" + strconv.Itoa(i) + "]"
-	fs, err := fields(n, sp, "name", "run", "toolchain", "inputs", "outputs", "env", "fetch", "network", "sast", "timeout", "limits")
+	fs, err := yn.Fields(n, sp, "name", "run", "toolchain", "inputs", "outputs", "env", "fetch", "network", "sast", "timeout", "limits")
 	if err != nil {
 		return err
 	}
 	// The name first, so that every other key's path can carry it.
 	for _, f := range fs {
-		if f.name == "name" {
-			if st.Name, err = str(f.val, sp+".name"); err != nil {
+		if f.Name == "name" {
+			if st.Name, err = yamlnode.String(f.Val, sp+".name"); err != nil {
 				return err
 			}
 			sp = stepPath(i, st.Name)
-			s.at(sp+".name", f.val)
+			s.at(sp+".name", f.Val)
 		}
 	}
 	s.at(sp, n)
 	for _, f := range fs {
-		p := sp + "." + f.name
-		s.at(p, f.val)
-		switch f.name {
+		p := sp + "." + f.Name
+		s.at(p, f.Val)
+		switch f.Name {
 		case "run":
-			err = s.run(st, f.val, p)
+			err = s.run(st, f.Val, p)
 		case "toolchain":
-			st.Toolchain, err = str(f.val, p)
+			st.Toolchain, err = yamlnode.String(f.Val, p)
 		case "inputs":
-			err = s.inputs(st, f.val, p)
+			err = s.inputs(st, f.Val, p)
 		case "outputs":
 			var items []*yaml.Node
-			if items, err = list(f.val, p, MaxOutputs); err != nil {
+			if items, err = yamlnode.List(f.Val, p, MaxOutputs); err != nil {
 				return err
 			}
 			st.Outputs = make([]string, len(items))
 			for j, it := range items {
 				op := fmt.Sprintf("%s[%d]", p, j)
 				s.at(op, it)
-				if st.Outputs[j], err = str(it, op); err != nil {
+				if st.Outputs[j], err = yamlnode.String(it, op); err != nil {
 					return err
 				}
 			}
 		case "env":
-			err = s.env(st, f.val, p)
+			err = s.env(st, f.Val, p)
 		case "fetch":
-			st.Fetch, err = boolean(f.val, p)
+			st.Fetch, err = yamlnode.Bool(f.Val, p)
 		case "network":
-			st.Network, err = boolean(f.val, p)
+			st.Network, err = yamlnode.Bool(f.Val, p)
 		case "sast":
-			var sfs []field
-			if sfs, err = fields(f.val, p, "sarif"); err != nil {
+			var sfs []yamlnode.Field
+			if sfs, err = yn.Fields(f.Val, p, "sarif"); err != nil {
 				return err
 			}
 			st.SAST = &SAST{}
 			for _, sf := range sfs {
-				s.at(p+".sarif", sf.val)
-				if st.SAST.SARIF, err = str(sf.val, p+".sarif"); err != nil {
+				s.at(p+".sarif", sf.Val)
+				if st.SAST.SARIF, err = yamlnode.String(sf.Val, p+".sarif"); err != nil {
 					return err
 				}
 			}
 			if len(sfs) == 0 {
-				return errAt(f.val, p, "sarif is missing: want the path of the SARIF file the step writes")
+				return errAt(f.Val, p, "sarif is missing: want the path of the SARIF file the step writes")
 			}
 		case "timeout":
-			st.Timeout, err = duration(f.val, p)
+			st.Timeout, err = duration(f.Val, p)
 		case "limits":
-			err = s.limits(st, f.val, p)
+			err = s.limits(st, f.Val, p)
 		}
 		if err != nil {
 			return err
@@ -398,9 +251,9 @@ func (s *Spec) run(st *Step, n *yaml.Node, p string) error {
 		st.Run = []string{"/bin/sh", "-c", n.Value}
 		return nil
 	}
-	items, err := list(n, p, MaxArgs)
+	items, err := yamlnode.List(n, p, MaxArgs)
 	if err != nil {
-		return errAt(n, p, "want a command: a list of arguments or a shell script string, have %s", describe(n))
+		return errAt(n, p, "want a command: a list of arguments or a shell script string, have %s", yamlnode.Describe(n))
 	}
 	st.Run = make([]string, len(items))
 	for j, it := range items {
@@ -414,7 +267,7 @@ func (s *Spec) run(st *Step, n *yaml.Node, p string) error {
 }
 
 func (s *Spec) inputs(st *Step, n *yaml.Node, p string) error {
-	items, err := list(n, p, MaxInputs)
+	items, err := yamlnode.List(n, p, MaxInputs)
 	if err != nil {
 		return err
 	}
@@ -422,7 +275,7 @@ func (s *Spec) inputs(st *Step, n *yaml.Node, p string) error {
 	for j, it := range items {
 		ip := fmt.Sprintf("%s[%d]", p, j)
 		s.at(ip, it)
-		fs, err := fields(it, ip, "source", "step", "cache")
+		fs, err := yn.Fields(it, ip, "source", "step", "cache")
 		if err != nil {
 			return err
 		}
@@ -430,33 +283,33 @@ func (s *Spec) inputs(st *Step, n *yaml.Node, p string) error {
 			return errAt(it, ip, "an input is exactly one of source: true, step: NAME, cache: go-modules|npm")
 		}
 		f := fs[0]
-		fp := ip + "." + f.name
-		s.at(fp, f.val)
+		fp := ip + "." + f.Name
+		s.at(fp, f.Val)
 		in := &st.Inputs[j]
-		switch f.name {
+		switch f.Name {
 		case "source":
-			b, err := boolean(f.val, fp)
+			b, err := yamlnode.Bool(f.Val, fp)
 			if err != nil {
 				return err
 			}
 			if !b {
-				return errAt(f.val, fp, "source: false declares nothing: leave the input out")
+				return errAt(f.Val, fp, "source: false declares nothing: leave the input out")
 			}
 			in.Source = true
 		case "step":
-			if in.Step, err = str(f.val, fp); err != nil {
+			if in.Step, err = yamlnode.String(f.Val, fp); err != nil {
 				return err
 			}
 			if in.Step == "" {
-				return errAt(f.val, fp, "the step name is empty")
+				return errAt(f.Val, fp, "the step name is empty")
 			}
 		case "cache":
-			c, err := str(f.val, fp)
+			c, err := yamlnode.String(f.Val, fp)
 			if err != nil {
 				return err
 			}
 			if c == "" {
-				return errAt(f.val, fp, "the cache name is empty: want go-modules or npm")
+				return errAt(f.Val, fp, "the cache name is empty: want go-modules or npm")
 			}
 			in.Cache = Cache(c)
 		}
@@ -465,7 +318,7 @@ func (s *Spec) inputs(st *Step, n *yaml.Node, p string) error {
 }
 
 func (s *Spec) env(st *Step, n *yaml.Node, p string) error {
-	fs, err := entries(n, p)
+	fs, err := yn.Entries(n, p)
 	if err != nil {
 		return err
 	}
@@ -474,69 +327,69 @@ func (s *Spec) env(st *Step, n *yaml.Node, p string) error {
 	}
 	st.Env = make(map[string]string, len(fs))
 	for _, f := range fs {
-		ep := p + "." + f.name
-		if !envName.MatchString(f.name) {
-			ep = p + "[" + strconv.Quote(clip(f.name)) + "]"
+		ep := p + "." + f.Name
+		if !envName.MatchString(f.Name) {
+			ep = p + "[" + strconv.Quote(yamlnode.Clip(f.Name)) + "]"
 		}
-		s.at(ep, f.key)
-		v, err := scalar(f.val, ep)
+		s.at(ep, f.Key)
+		v, err := scalar(f.Val, ep)
 		if err != nil {
 			return err
 		}
-		st.Env[f.name] = v
+		st.Env[f.Name] = v
 	}
 	return nil
 }
 
 // duration reads a Go duration ("10m", "1h30m").
 func duration(n *yaml.Node, p string) (time.Duration, error) {
-	v, err := str(n, p)
+	v, err := yamlnode.String(n, p)
 	if err != nil {
 		return 0, err
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 || d > MaxTimeout {
-		return 0, errAt(n, p, "%q is not a Go duration between 1s and %v (such as 10m)", clip(v), MaxTimeout)
+		return 0, errAt(n, p, "%q is not a Go duration between 1s and %v (such as 10m)", yamlnode.Clip(v), MaxTimeout)
 	}
 	if d%time.Second != 0 {
-		return 0, errAt(n, p, "%q is not a whole number of seconds", clip(v))
+		return 0, errAt(n, p, "%q is not a whole number of seconds", yamlnode.Clip(v))
 	}
 	return d, nil
 }
 
 func (s *Spec) limits(st *Step, n *yaml.Node, p string) error {
-	fs, err := fields(n, p, "memory", "processes", "cpu")
+	fs, err := yn.Fields(n, p, "memory", "processes", "cpu")
 	if err != nil {
 		return err
 	}
 	for _, f := range fs {
-		fp := p + "." + f.name
-		s.at(fp, f.val)
-		if err := noAlias(f.val, fp); err != nil {
+		fp := p + "." + f.Name
+		s.at(fp, f.Val)
+		if err := yamlnode.NoAlias(f.Val, fp); err != nil {
 			return err
 		}
-		switch f.name {
+		switch f.Name {
 		case "memory":
-			if st.Limits.Memory, err = memory(f.val, fp); err != nil {
+			if st.Limits.Memory, err = memory(f.Val, fp); err != nil {
 				return err
 			}
 		case "processes":
-			if f.val.Kind != yaml.ScalarNode || f.val.Tag != "!!int" {
-				return errAt(f.val, fp, "want a whole number, have %s", describe(f.val))
+			if f.Val.Kind != yaml.ScalarNode || f.Val.Tag != "!!int" {
+				return errAt(f.Val, fp, "want a whole number, have %s", yamlnode.Describe(f.Val))
 			}
-			v, err := strconv.ParseInt(f.val.Value, 10, 64)
+			v, err := strconv.ParseInt(f.Val.Value, 10, 64)
 			if err != nil || v < 1 || v > MaxProcesses {
-				return errAt(f.val, fp, "%s is not between 1 and %d", clip(f.val.Value), MaxProcesses)
+				return errAt(f.Val, fp, "%s is not between 1 and %d", yamlnode.Clip(f.Val.Value), MaxProcesses)
 			}
 			st.Limits.Processes = int(v)
 		case "cpu":
-			if f.val.Kind != yaml.ScalarNode || (f.val.Tag != "!!int" && f.val.Tag != "!!float") {
-				return errAt(f.val, fp, "want a number of CPUs, have %s", describe(f.val))
+			if f.Val.Kind != yaml.ScalarNode || (f.Val.Tag != "!!int" && f.Val.Tag != "!!float") {
+				return errAt(f.Val, fp, "want a number of CPUs, have %s", yamlnode.Describe(f.Val))
 			}
-			v, err := strconv.ParseFloat(f.val.Value, 64)
+			v, err := strconv.ParseFloat(f.Val.Value, 64)
 			m := math.Round(v * 1000)
 			if err != nil || math.IsNaN(v) || m < 1 || m > MaxCPU*1000 || m != v*1000 && math.Abs(m-v*1000) > 1e-6 {
-				return errAt(f.val, fp, "%s is not a number of CPUs between 0.001 and %d, in thousandths", clip(f.val.Value), MaxCPU)
+				return errAt(f.Val, fp, "%s is not a number of CPUs between 0.001 and %d, in thousandths", yamlnode.Clip(f.Val.Value), MaxCPU)
 			}
 			st.Limits.MilliCPU = int(m)
 		}
@@ -548,10 +401,10 @@ func (s *Spec) limits(st *Step, n *yaml.Node, p string) error {
 // (powers of 1024) or K, M, G (powers of 1000).
 func memory(n *yaml.Node, p string) (int64, error) {
 	bad := func() (int64, error) {
-		return 0, errAt(n, p, "%s is not an amount of memory between 1 byte and 1Ti (such as 512Mi, 2Gi, or a number of bytes)", clip(n.Value))
+		return 0, errAt(n, p, "%s is not an amount of memory between 1 byte and 1Ti (such as 512Mi, 2Gi, or a number of bytes)", yamlnode.Clip(n.Value))
 	}
 	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!str") {
-		return 0, errAt(n, p, "want an amount of memory such as 2Gi, have %s", describe(n))
+		return 0, errAt(n, p, "want an amount of memory such as 2Gi, have %s", yamlnode.Describe(n))
 	}
 	v := n.Value
 	mult := int64(1)
@@ -572,4 +425,16 @@ func memory(n *yaml.Node, p string) (int64, error) {
 		return bad()
 	}
 	return x * mult, nil
+}
+
+// yn reads this format's mappings.
+var yn = yamlnode.Reader{StringKeys: true}
+
+// asError gives errors of the YAML reader this package's error type.
+func asError(err error) error {
+	var e *yamlnode.Error
+	if errors.As(err, &e) {
+		return &Error{Line: e.Line, Column: e.Column, Path: e.Path, Err: e.Err}
+	}
+	return err
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hallmark-dev/hallmark/internal/yamlnode"
+
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 
@@ -309,7 +311,7 @@ func (ev *evaluator) finding(f *scan.Finding) Decision {
 	case f.Kind == scan.SAST:
 		ev.threshold(&d, f, &ev.prof.SAST, 2)
 	default:
-		d.Action, d.Rule, d.Reason = Fail, "kind.unknown", "unknown finding kind "+strconv.Quote(clip(string(f.Kind)))
+		d.Action, d.Rule, d.Reason = Fail, "kind.unknown", "unknown finding kind "+strconv.Quote(yamlnode.Clip(string(f.Kind)))
 	}
 	if len(ev.pol.rules) > 0 && d.Action != Fail {
 		ev.act.finding = nil
@@ -388,7 +390,7 @@ func (ev *evaluator) except(d *Decision, px *prepared, malicious bool) {
 		d.Reason += "; exception " + px.e.ID + " does not apply: " + px.why
 	default:
 		d.Action, d.ExceptionID = Excepted, px.e.ID
-		d.Reason += "; excepted by " + px.e.ID + " until " + date(px.e.Expires) + ": " + clip(px.e.Reason)
+		d.Reason += "; excepted by " + px.e.ID + " until " + date(px.e.Expires) + ": " + yamlnode.Clip(px.e.Reason)
 	}
 }
 

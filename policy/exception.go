@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hallmark-dev/hallmark/internal/yamlnode"
+
 	"github.com/package-url/packageurl-go"
 
 	"github.com/hallmark-dev/hallmark/scan"
@@ -85,7 +87,7 @@ func exceptionName(e *Exception) string {
 	if e.ID == "" {
 		return "request"
 	}
-	return strconv.Quote(clip(e.ID))
+	return strconv.Quote(yamlnode.Clip(e.ID))
 }
 
 // checkRequest checks what CheckException documents.
@@ -111,7 +113,7 @@ func checkRequest(e *Exception, prof *Profile) error {
 	case len(e.Reason) > MaxReason:
 		return fmt.Errorf("reason of %d bytes is over the limit of %d", len(e.Reason), MaxReason)
 	case e.Justification != "" && !slices.Contains(justifications, e.Justification):
-		return fmt.Errorf("justification %q is not an OpenVEX justification (%s)", clip(e.Justification), strings.Join(justifications, ", "))
+		return fmt.Errorf("justification %q is not an OpenVEX justification (%s)", yamlnode.Clip(e.Justification), strings.Join(justifications, ", "))
 	}
 	return checkExpiry(e, prof)
 }
@@ -147,10 +149,10 @@ func scope(e *Exception) (*packageurl.PackageURL, error) {
 	}
 	pu, err := packageurl.FromString(e.Package)
 	if err != nil {
-		return nil, fmt.Errorf("scope: package %q is not a package URL: %w", clip(e.Package), err)
+		return nil, fmt.Errorf("scope: package %q is not a package URL: %w", yamlnode.Clip(e.Package), err)
 	}
 	if pu.Type == "" || pu.Name == "" {
-		return nil, fmt.Errorf("scope: package %q has no type or no name", clip(e.Package))
+		return nil, fmt.Errorf("scope: package %q has no type or no name", yamlnode.Clip(e.Package))
 	}
 	return &pu, nil
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hallmark-dev/hallmark/internal/yamlnode"
+
 	"github.com/hallmark-dev/hallmark/license"
 )
 
@@ -44,8 +46,8 @@ func judgeLicenses(lics []string, prof *Profile) licenseResult {
 			norm, err = unlicensed, nil
 		}
 		if err != nil {
-			bad = append(bad, clip(l))
-			exprs = append(exprs, clip(l))
+			bad = append(bad, yamlnode.Clip(l))
+			exprs = append(exprs, yamlnode.Clip(l))
 			status = min(status, licUnknown)
 			continue
 		}
@@ -53,7 +55,7 @@ func judgeLicenses(lics []string, prof *Profile) licenseResult {
 		lp := licParser{toks: licTokens(norm), prof: prof, denied: &denied, notAllowed: &notAllowed}
 		s, ok := lp.or()
 		if !ok || lp.pos != len(lp.toks) {
-			bad = append(bad, clip(l))
+			bad = append(bad, yamlnode.Clip(l))
 			status = min(status, licUnknown)
 			continue
 		}

@@ -1,10 +1,8 @@
 package policy
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"regexp"
 	"slices"
@@ -12,9 +10,10 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hallmark-dev/hallmark/internal/yamlnode"
 
 	"github.com/hallmark-dev/hallmark/license"
 	"github.com/hallmark-dev/hallmark/scan"
@@ -23,33 +22,16 @@ import (
 // Parse reads a policy file. Errors are *ParseError values naming the line,
 // column and key path of what is wrong.
 func Parse(data []byte) (*Policy, error) {
-	if len(data) > MaxSize {
-		return nil, &ParseError{Err: fmt.Errorf("file is %d bytes, more than the limit of %d", len(data), MaxSize)}
-	}
-	if !utf8.Valid(data) {
-		return nil, &ParseError{Err: errors.New("file is not valid UTF-8")}
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if err == io.EOF {
-			return nil, &ParseError{Err: errors.New("file is empty")}
-		}
-		return nil, &ParseError{Err: err}
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == io.EOF:
-	case err != nil:
-		return nil, &ParseError{Err: err}
-	default:
-		return nil, &ParseError{Line: extra.Line, Column: extra.Column, Err: errors.New("a second YAML document: the file must hold one")}
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
-		return nil, &ParseError{Err: errors.New("file is not one YAML document")}
+	root, err := yamlnode.Document(data, MaxSize)
+	if err != nil {
+		return nil, asError(err)
 	}
 	var ps parser
-	return ps.policy(doc.Content[0])
+	p, err := ps.policy(root)
+	if err != nil {
+		return nil, asError(err)
+	}
+	return p, nil
 }
 
 // parser turns the YAML node tree into a Policy.
@@ -62,93 +44,6 @@ type parser struct {
 
 func errAt(n *yaml.Node, path, format string, args ...any) error {
 	return &ParseError{Line: n.Line, Column: n.Column, Path: path, Err: fmt.Errorf(format, args...)}
-}
-
-// field is one key of a mapping and its value.
-type field struct {
-	name     string
-	key, val *yaml.Node
-}
-
-// entries returns the keys of mapping n in order, refusing aliases,
-// non-scalar and null keys, and keys given twice.
-func entries(n *yaml.Node, path string) ([]field, error) {
-	if err := noAlias(n, path); err != nil {
-		return nil, err
-	}
-	if n.Kind != yaml.MappingNode {
-		return nil, errAt(n, path, "want a mapping, have %s", describe(n))
-	}
-	fs := make([]field, 0, len(n.Content)/2)
-	seen := make(map[string]int, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if err := noAlias(k, path); err != nil {
-			return nil, err
-		}
-		if k.Kind != yaml.ScalarNode || k.Tag == "!!null" {
-			return nil, errAt(k, path, "a key must be a scalar, have %s", describe(k))
-		}
-		if line, ok := seen[k.Value]; ok {
-			return nil, errAt(k, path, "key %q is given twice (first at line %d)", k.Value, line)
-		}
-		seen[k.Value] = k.Line
-		fs = append(fs, field{k.Value, k, v})
-	}
-	return fs, nil
-}
-
-// fields is entries for a mapping of fixed keys: any other key is an error.
-func fields(n *yaml.Node, path string, known ...string) ([]field, error) {
-	fs, err := entries(n, path)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range fs {
-		if !slices.Contains(known, f.name) {
-			return nil, errAt(f.key, path, "unknown key %q (known: %s)", f.name, strings.Join(known, ", "))
-		}
-	}
-	return fs, nil
-}
-
-func noAlias(n *yaml.Node, path string) error {
-	if n.Kind == yaml.AliasNode {
-		return errAt(n, path, "YAML aliases are not allowed")
-	}
-	return nil
-}
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a sequence"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return "null"
-		case "!!str":
-			return fmt.Sprintf("string %q", clip(n.Value))
-		}
-		return fmt.Sprintf("%s %s", strings.TrimPrefix(n.Tag, "!!"), clip(n.Value))
-	}
-	return "nothing"
-}
-
-// clip shortens s for an error message.
-func clip(s string) string {
-	if len(s) > 64 {
-		i := 64
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i--
-		}
-		return s[:i] + "..."
-	}
-	return s
 }
 
 func join(path, key string) string {
@@ -168,24 +63,14 @@ func nameKey(path, name string) string {
 
 var plainName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-func str(n *yaml.Node, path string) (string, error) {
-	if err := noAlias(n, path); err != nil {
-		return "", err
-	}
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-		return "", errAt(n, path, "want a string, have %s", describe(n))
-	}
-	return n.Value, nil
-}
-
 // name reads a user-chosen name (a profile, a project): a non-empty scalar
 // of printable characters, at most maxName bytes.
 func name(n *yaml.Node, path, what string) (string, error) {
-	if err := noAlias(n, path); err != nil {
+	if err := yamlnode.NoAlias(n, path); err != nil {
 		return "", err
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		return "", errAt(n, path, "want a %s name, have %s", what, describe(n))
+		return "", errAt(n, path, "want a %s name, have %s", what, yamlnode.Describe(n))
 	}
 	if err := checkName(n.Value, what); err != nil {
 		return "", errAt(n, path, "%v", err)
@@ -205,49 +90,8 @@ func checkName(s, what string) error {
 	return nil
 }
 
-func boolean(n *yaml.Node, path string) (bool, error) {
-	if err := noAlias(n, path); err != nil {
-		return false, err
-	}
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		return false, errAt(n, path, "want true or false, have %s", describe(n))
-	}
-	var b bool
-	if err := n.Decode(&b); err != nil {
-		return false, errAt(n, path, "%v", err)
-	}
-	return b, nil
-}
-
-func integer(n *yaml.Node, path string) (int, error) {
-	if err := noAlias(n, path); err != nil {
-		return 0, err
-	}
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
-		return 0, errAt(n, path, "want an integer, have %s", describe(n))
-	}
-	var i int
-	if err := n.Decode(&i); err != nil {
-		return 0, errAt(n, path, "%v", err)
-	}
-	return i, nil
-}
-
-func strList(n *yaml.Node, path string, limit int) ([]*yaml.Node, error) {
-	if err := noAlias(n, path); err != nil {
-		return nil, err
-	}
-	if n.Kind != yaml.SequenceNode {
-		return nil, errAt(n, path, "want a sequence, have %s", describe(n))
-	}
-	if len(n.Content) > limit {
-		return nil, errAt(n, path, "%d entries, more than the limit of %d", len(n.Content), limit)
-	}
-	return n.Content, nil
-}
-
 func mode(n *yaml.Node, path string) (Mode, error) {
-	s, err := str(n, path)
+	s, err := yamlnode.String(n, path)
 	if err != nil {
 		return "", err
 	}
@@ -255,11 +99,11 @@ func mode(n *yaml.Node, path string) (Mode, error) {
 	case ModeFail, ModeWarn, ModeIgnore:
 		return m, nil
 	}
-	return "", errAt(n, path, "%q is not fail, warn or ignore", clip(s))
+	return "", errAt(n, path, "%q is not fail, warn or ignore", yamlnode.Clip(s))
 }
 
 func action(n *yaml.Node, path string) (Action, error) {
-	s, err := str(n, path)
+	s, err := yamlnode.String(n, path)
 	if err != nil {
 		return "", err
 	}
@@ -267,12 +111,12 @@ func action(n *yaml.Node, path string) (Action, error) {
 	case Fail, Warn:
 		return a, nil
 	}
-	return "", errAt(n, path, "%q is not fail or warn", clip(s))
+	return "", errAt(n, path, "%q is not fail or warn", yamlnode.Clip(s))
 }
 
 // threshold reads a severity, "never", or when scores is set a CVSS score.
 func threshold(n *yaml.Node, path string, scores bool) (Threshold, error) {
-	if err := noAlias(n, path); err != nil {
+	if err := yamlnode.NoAlias(n, path); err != nil {
 		return Threshold{}, err
 	}
 	want := "critical, high, medium, low or never"
@@ -285,13 +129,13 @@ func threshold(n *yaml.Node, path string, scores bool) (Threshold, error) {
 		}
 		v, err := strconv.ParseFloat(n.Value, 64)
 		if err != nil || math.IsNaN(v) || v <= 0 || v > 10 {
-			return Threshold{}, errAt(n, path, "score %s is not in (0, 10]", clip(n.Value))
+			return Threshold{}, errAt(n, path, "score %s is not in (0, 10]", yamlnode.Clip(n.Value))
 		}
 		return Threshold{Score: v}, nil
 	}
-	s, err := str(n, path)
+	s, err := yamlnode.String(n, path)
 	if err != nil {
-		return Threshold{}, errAt(n, path, "want %s, have %s", want, describe(n))
+		return Threshold{}, errAt(n, path, "want %s, have %s", want, yamlnode.Describe(n))
 	}
 	switch sev := scan.Severity(s); sev {
 	case scan.Critical, scan.High, scan.Medium, scan.Low:
@@ -299,12 +143,12 @@ func threshold(n *yaml.Node, path string, scores bool) (Threshold, error) {
 	case "never":
 		return Threshold{}, nil
 	}
-	return Threshold{}, errAt(n, path, "%q is not %s", clip(s), want)
+	return Threshold{}, errAt(n, path, "%q is not %s", yamlnode.Clip(s), want)
 }
 
 // duration reads a Go duration ("720h") or a number of days ("90d").
 func duration(n *yaml.Node, path string) (time.Duration, error) {
-	s, err := str(n, path)
+	s, err := yamlnode.String(n, path)
 	if err != nil {
 		return 0, err
 	}
@@ -320,21 +164,21 @@ func parseDuration(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok && days != "" && strings.Trim(days, "0123456789") == "" {
 		n, err := strconv.ParseInt(days, 10, 64)
 		if err != nil || n > int64(maxExpiryCeiling/day) {
-			return 0, fmt.Errorf("duration %q is over the limit of %dd", clip(s), maxExpiryCeiling/day)
+			return 0, fmt.Errorf("duration %q is over the limit of %dd", yamlnode.Clip(s), maxExpiryCeiling/day)
 		}
 		d = time.Duration(n) * day
 	} else {
 		var err error
 		d, err = time.ParseDuration(s)
 		if err != nil {
-			return 0, fmt.Errorf("duration %q is neither a number of days (\"90d\") nor a Go duration (\"720h\")", clip(s))
+			return 0, fmt.Errorf("duration %q is neither a number of days (\"90d\") nor a Go duration (\"720h\")", yamlnode.Clip(s))
 		}
 	}
 	switch {
 	case d <= 0:
-		return 0, fmt.Errorf("duration %q is not positive", clip(s))
+		return 0, fmt.Errorf("duration %q is not positive", yamlnode.Clip(s))
 	case d > maxExpiryCeiling:
-		return 0, fmt.Errorf("duration %q is over the limit of %dd", clip(s), maxExpiryCeiling/day)
+		return 0, fmt.Errorf("duration %q is over the limit of %dd", yamlnode.Clip(s), maxExpiryCeiling/day)
 	}
 	return d, nil
 }
@@ -343,7 +187,7 @@ func parseDuration(s string) (time.Duration, error) {
 // optionally WITH an exception, or UNLICENSED, normalized to the SPDX
 // License List's spelling.
 func licenseID(n *yaml.Node, path string) (string, error) {
-	s, err := str(n, path)
+	s, err := yamlnode.String(n, path)
 	if err != nil {
 		return "", err
 	}
@@ -355,7 +199,7 @@ func licenseID(n *yaml.Node, path string) (string, error) {
 		return "", errAt(n, path, "%v", err)
 	}
 	if strings.Contains(norm, " AND ") || strings.Contains(norm, " OR ") {
-		return "", errAt(n, path, "%q is an expression: list licence identifiers one by one", clip(s))
+		return "", errAt(n, path, "%q is an expression: list licence identifiers one by one", yamlnode.Clip(s))
 	}
 	return norm, nil
 }
@@ -400,7 +244,7 @@ type rawProfile struct {
 }
 
 func (ps *parser) policy(root *yaml.Node) (*Policy, error) {
-	fs, err := fields(root, "", "apiVersion", "kind", "default_profile", "profiles", "rules", "projects")
+	fs, err := yn.Fields(root, "", "apiVersion", "kind", "default_profile", "profiles", "rules", "projects")
 	if err != nil {
 		return nil, err
 	}
@@ -408,40 +252,40 @@ func (ps *parser) policy(root *yaml.Node) (*Policy, error) {
 	var sawAPI, sawKind bool
 	var defNode, projNode *yaml.Node
 	for _, f := range fs {
-		switch f.name {
+		switch f.Name {
 		case "apiVersion":
-			s, err := str(f.val, f.name)
+			s, err := yamlnode.String(f.Val, f.Name)
 			if err != nil {
 				return nil, err
 			}
 			if s != APIVersion {
-				return nil, errAt(f.val, f.name, "%q is not %s", clip(s), APIVersion)
+				return nil, errAt(f.Val, f.Name, "%q is not %s", yamlnode.Clip(s), APIVersion)
 			}
 			sawAPI = true
 		case "kind":
-			s, err := str(f.val, f.name)
+			s, err := yamlnode.String(f.Val, f.Name)
 			if err != nil {
 				return nil, err
 			}
 			if s != Kind {
-				return nil, errAt(f.val, f.name, "%q is not %s", clip(s), Kind)
+				return nil, errAt(f.Val, f.Name, "%q is not %s", yamlnode.Clip(s), Kind)
 			}
 			sawKind = true
 		case "default_profile":
-			if pol.defaultProfile, err = name(f.val, f.name, "profile"); err != nil {
+			if pol.defaultProfile, err = name(f.Val, f.Name, "profile"); err != nil {
 				return nil, err
 			}
-			defNode = f.val
+			defNode = f.Val
 		case "profiles":
-			if err := ps.profiles(f.val); err != nil {
+			if err := ps.profiles(f.Val); err != nil {
 				return nil, err
 			}
 		case "rules":
-			if pol.rules, err = rules(f.val); err != nil {
+			if pol.rules, err = rules(f.Val); err != nil {
 				return nil, err
 			}
 		case "projects":
-			projNode = f.val
+			projNode = f.Val
 		}
 	}
 	if !sawAPI {
@@ -459,22 +303,22 @@ func (ps *parser) policy(root *yaml.Node) (*Policy, error) {
 		}
 	}
 	if projNode != nil {
-		fs, err := entries(projNode, "projects")
+		fs, err := yn.Entries(projNode, "projects")
 		if err != nil {
 			return nil, err
 		}
 		for _, f := range fs {
-			proj, err := name(f.key, "projects", "project")
+			proj, err := name(f.Key, "projects", "project")
 			if err != nil {
 				return nil, err
 			}
 			path := nameKey("projects", proj)
-			prof, err := name(f.val, path, "profile")
+			prof, err := name(f.Val, path, "profile")
 			if err != nil {
 				return nil, err
 			}
 			if _, ok := pol.profiles[prof]; !ok {
-				return nil, errAt(f.val, path, "%w %q (profiles: %s)", ErrUnknownProfile, prof, profileNames(pol.profiles))
+				return nil, errAt(f.Val, path, "%w %q (profiles: %s)", ErrUnknownProfile, prof, profileNames(pol.profiles))
 			}
 			pol.projects[proj] = prof
 		}
@@ -486,7 +330,7 @@ func (ps *parser) policy(root *yaml.Node) (*Policy, error) {
 }
 
 func (ps *parser) profiles(n *yaml.Node) error {
-	fs, err := entries(n, "profiles")
+	fs, err := yn.Entries(n, "profiles")
 	if err != nil {
 		return err
 	}
@@ -495,11 +339,11 @@ func (ps *parser) profiles(n *yaml.Node) error {
 	}
 	ps.raw = make(map[string]*rawProfile, len(fs))
 	for _, f := range fs {
-		pn, err := name(f.key, "profiles", "profile")
+		pn, err := name(f.Key, "profiles", "profile")
 		if err != nil {
 			return err
 		}
-		rp, err := profile(pn, f.val, nameKey("profiles", pn))
+		rp, err := profile(pn, f.Val, nameKey("profiles", pn))
 		if err != nil {
 			return err
 		}
@@ -514,32 +358,32 @@ func profile(pn string, n *yaml.Node, path string) (*rawProfile, error) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return rp, nil // "low:" alone keeps the built-in as it is
 	}
-	fs, err := fields(n, path, "extends", "description", "vulnerabilities", "hardening", "sast", "licenses", "exceptions")
+	fs, err := yn.Fields(n, path, "extends", "description", "vulnerabilities", "hardening", "sast", "licenses", "exceptions")
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range fs {
-		p := join(path, f.name)
-		switch f.name {
+		p := join(path, f.Name)
+		switch f.Name {
 		case "extends":
-			if rp.extends, err = name(f.val, p, "profile"); err != nil {
+			if rp.extends, err = name(f.Val, p, "profile"); err != nil {
 				return nil, err
 			}
-			rp.extendsNode = f.val
+			rp.extendsNode = f.Val
 		case "description":
-			if _, err := str(f.val, p); err != nil {
+			if _, err := yamlnode.String(f.Val, p); err != nil {
 				return nil, err
 			}
 		case "vulnerabilities":
-			err = thresholds(f.val, p, &rp.vulns, true)
+			err = thresholds(f.Val, p, &rp.vulns, true)
 		case "hardening":
-			err = thresholds(f.val, p, &rp.hardening, false)
+			err = thresholds(f.Val, p, &rp.hardening, false)
 		case "sast":
-			err = thresholds(f.val, p, &rp.sast, false)
+			err = thresholds(f.Val, p, &rp.sast, false)
 		case "licenses":
-			err = rp.licenses(f.val, p)
+			err = rp.licenses(f.Val, p)
 		case "exceptions":
-			err = rp.exceptions(f.val, p)
+			err = rp.exceptions(f.Val, p)
 		}
 		if err != nil {
 			return nil, err
@@ -553,31 +397,31 @@ func thresholds(n *yaml.Node, path string, t *rawThresholds, vulns bool) error {
 	if vulns {
 		known = []string{"fail_on", "warn_on", "fixable_only", "unscored"}
 	}
-	fs, err := fields(n, path, known...)
+	fs, err := yn.Fields(n, path, known...)
 	if err != nil {
 		return err
 	}
 	for _, f := range fs {
-		p := join(path, f.name)
-		switch f.name {
+		p := join(path, f.Name)
+		switch f.Name {
 		case "fail_on", "warn_on":
-			th, err := threshold(f.val, p, vulns)
+			th, err := threshold(f.Val, p, vulns)
 			if err != nil {
 				return err
 			}
-			if f.name == "fail_on" {
+			if f.Name == "fail_on" {
 				t.failOn = &th
 			} else {
 				t.warnOn = &th
 			}
 		case "fixable_only":
-			b, err := boolean(f.val, p)
+			b, err := yamlnode.Bool(f.Val, p)
 			if err != nil {
 				return err
 			}
 			t.fixableOnly = &b
 		case "unscored":
-			m, err := mode(f.val, p)
+			m, err := mode(f.Val, p)
 			if err != nil {
 				return err
 			}
@@ -588,15 +432,15 @@ func thresholds(n *yaml.Node, path string, t *rawThresholds, vulns bool) error {
 }
 
 func (rp *rawProfile) licenses(n *yaml.Node, path string) error {
-	fs, err := fields(n, path, "allow", "deny", "unknown", "action")
+	fs, err := yn.Fields(n, path, "allow", "deny", "unknown", "action")
 	if err != nil {
 		return err
 	}
 	for _, f := range fs {
-		p := join(path, f.name)
-		switch f.name {
+		p := join(path, f.Name)
+		switch f.Name {
 		case "allow", "deny":
-			items, err := strList(f.val, p, MaxListEntries)
+			items, err := yamlnode.List(f.Val, p, MaxListEntries)
 			if err != nil {
 				return err
 			}
@@ -610,19 +454,19 @@ func (rp *rawProfile) licenses(n *yaml.Node, path string) error {
 					ids = append(ids, id)
 				}
 			}
-			if f.name == "allow" {
+			if f.Name == "allow" {
 				rp.allow, rp.allowSet = ids, true
 			} else {
 				rp.deny, rp.denySet = ids, true
 			}
 		case "unknown":
-			m, err := mode(f.val, p)
+			m, err := mode(f.Val, p)
 			if err != nil {
 				return err
 			}
 			rp.unknown = &m
 		case "action":
-			a, err := action(f.val, p)
+			a, err := action(f.Val, p)
 			if err != nil {
 				return err
 			}
@@ -633,26 +477,26 @@ func (rp *rawProfile) licenses(n *yaml.Node, path string) error {
 }
 
 func (rp *rawProfile) exceptions(n *yaml.Node, path string) error {
-	fs, err := fields(n, path, "max_expiry", "approvals_required")
+	fs, err := yn.Fields(n, path, "max_expiry", "approvals_required")
 	if err != nil {
 		return err
 	}
 	for _, f := range fs {
-		p := join(path, f.name)
-		switch f.name {
+		p := join(path, f.Name)
+		switch f.Name {
 		case "max_expiry":
-			d, err := duration(f.val, p)
+			d, err := duration(f.Val, p)
 			if err != nil {
 				return err
 			}
 			rp.maxExpiry = &d
 		case "approvals_required":
-			i, err := integer(f.val, p)
+			i, err := yamlnode.Int(f.Val, p)
 			if err != nil {
 				return err
 			}
 			if i < 1 || i > maxApprovals {
-				return errAt(f.val, p, "%d is not between 1 and %d", i, maxApprovals)
+				return errAt(f.Val, p, "%d is not between 1 and %d", i, maxApprovals)
 			}
 			rp.approvals = &i
 		}
@@ -758,4 +602,16 @@ func (ps *parser) resolve(pn string) (*Profile, error) {
 	delete(ps.visiting, pn)
 	ps.resolved[pn] = base
 	return base, nil
+}
+
+// yn reads this format's mappings.
+var yn = yamlnode.Reader{StringKeys: false}
+
+// asError gives errors of the YAML reader this package's error type.
+func asError(err error) error {
+	var e *yamlnode.Error
+	if errors.As(err, &e) {
+		return &ParseError{Line: e.Line, Column: e.Column, Path: e.Path, Err: e.Err}
+	}
+	return err
 }

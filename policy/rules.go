@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"sync"
 
+	"github.com/hallmark-dev/hallmark/internal/yamlnode"
+
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
@@ -34,7 +36,7 @@ var ruleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // rules reads and compiles the rules list.
 func rules(n *yaml.Node) ([]Rule, error) {
-	items, err := strList(n, "rules", MaxRules)
+	items, err := yamlnode.List(n, "rules", MaxRules)
 	if err != nil {
 		return nil, err
 	}
@@ -46,33 +48,33 @@ func rules(n *yaml.Node) ([]Rule, error) {
 	seen := map[string]int{}
 	for i, it := range items {
 		path := fmt.Sprintf("rules[%d]", i)
-		fs, err := fields(it, path, "name", "description", "expression", "action")
+		fs, err := yn.Fields(it, path, "name", "description", "expression", "action")
 		if err != nil {
 			return nil, err
 		}
 		var r Rule
 		var exprNode *yaml.Node
 		for _, f := range fs {
-			p := join(path, f.name)
-			switch f.name {
+			p := join(path, f.Name)
+			switch f.Name {
 			case "name":
-				if r.Name, err = str(f.val, p); err != nil {
+				if r.Name, err = yamlnode.String(f.Val, p); err != nil {
 					return nil, err
 				}
 				if !ruleName.MatchString(r.Name) {
-					return nil, errAt(f.val, p, "rule name %q is not 1 to 64 letters, digits, '.', '_' or '-' starting with a letter or digit", clip(r.Name))
+					return nil, errAt(f.Val, p, "rule name %q is not 1 to 64 letters, digits, '.', '_' or '-' starting with a letter or digit", yamlnode.Clip(r.Name))
 				}
 				if line, ok := seen[r.Name]; ok {
-					return nil, errAt(f.val, p, "rule name %q is used twice (first at line %d)", r.Name, line)
+					return nil, errAt(f.Val, p, "rule name %q is used twice (first at line %d)", r.Name, line)
 				}
-				seen[r.Name] = f.val.Line
+				seen[r.Name] = f.Val.Line
 			case "description":
-				r.Description, err = str(f.val, p)
+				r.Description, err = yamlnode.String(f.Val, p)
 			case "expression":
-				r.Expression, err = str(f.val, p)
-				exprNode = f.val
+				r.Expression, err = yamlnode.String(f.Val, p)
+				exprNode = f.Val
 			case "action":
-				r.Action, err = action(f.val, p)
+				r.Action, err = action(f.Val, p)
 			}
 			if err != nil {
 				return nil, err
