@@ -9,7 +9,9 @@
 // [Severity], CVSS scores when known, the package and the version that fixes
 // it, a location and a stable Fingerprint to deduplicate on.
 //
-//   - vulnerability: one per (vulnerability, component). Records that name
+//   - vulnerability: one per (vulnerability, component), the subject
+//     included when a walked binary is built from it (a released binary's
+//     own module, as osv-scanner reads it; not a source tree's). Records that name
 //     each other through aliases (GO-2021-0113, GHSA-..., CVE-...) are one
 //     vulnerability ([osv.Merge]); ID is the group's primary id, Aliases
 //     the others. A component is affected when any affected entry of any
@@ -300,8 +302,17 @@ func Scan(ctx context.Context, db *vulndb.DB, inv *inventory.Inventory, opts Opt
 	}
 	rep.Database = srcs
 
+	// The components to look up: all of them, and the subject when a
+	// binary found in the walk is built from it (the main module of a
+	// walked Go binary: what is deployed, unlike the module of a source
+	// tree's go.mod, which is what is being built) and has a version (a
+	// local build's "(devel)" has none, which is no news to warn about).
+	comps := inv.Components
+	if builtIntoFile(inv) && inv.Subject.Version != "" {
+		comps = append(slices.Clip(comps), inv.Subject)
+	}
 	var todo []int
-	for i, c := range inv.Components {
+	for i, c := range comps {
 		if c.Ecosystem == "" {
 			continue
 		}
@@ -335,7 +346,7 @@ func Scan(ctx context.Context, db *vulndb.DB, inv *inventory.Inventory, opts Opt
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				results[j], errs[j] = lookup(ctx, db, &inv.Components[todo[j]], subjectFile)
+				results[j], errs[j] = lookup(ctx, db, &comps[todo[j]], subjectFile)
 				if errs[j] != nil {
 					cancel()
 				}
@@ -388,6 +399,20 @@ feed:
 	}
 	rep.Sort()
 	return rep, nil
+}
+
+// builtIntoFile reports whether one of inv's files names the subject among
+// the components its build information lists.
+func builtIntoFile(inv *inventory.Inventory) bool {
+	if inv.Subject.PURL == "" {
+		return false
+	}
+	for _, f := range inv.Files {
+		if slices.Contains(f.Components, inv.Subject.PURL) {
+			return true
+		}
+	}
+	return false
 }
 
 // queryVersion is the version of c as the OSV database spells it, and

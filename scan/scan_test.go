@@ -373,3 +373,31 @@ func TestHardeningFindings(t *testing.T) {
 		t.Errorf("walked root file: findings %s, warnings %q", dump(rep.Findings), rep.Warnings)
 	}
 }
+
+// TestSubjectOfBinary checks that the subject is looked up when a walked
+// binary is built from it (a released binary's own module), and not when
+// it is only the module of a source tree.
+func TestSubjectOfBinary(t *testing.T) {
+	db := fixtureDB(t)
+	subject := goMod("example.com/vulnmod", "v1.0.0")
+	for _, tc := range []struct {
+		name  string
+		files []inventory.File
+		want  int
+	}{
+		{"binary built from the subject", []inventory.File{{Path: "vulnmod", Components: []string{subject.PURL}}}, 1},
+		{"source tree", nil, 0},
+		{"binary of another module", []inventory.File{{Path: "other", Components: []string{"pkg:golang/example.com/other@v1.0.0"}}}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := &inventory.Inventory{Subject: subject, Files: tc.files}
+			rep, err := Scan(context.Background(), db, inv, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Findings) != tc.want || rep.Components != tc.want {
+				t.Errorf("%d findings in %d components, want %d", len(rep.Findings), rep.Components, tc.want)
+			}
+		})
+	}
+}
