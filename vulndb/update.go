@@ -18,6 +18,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hallmark-dev/hallmark/internal/atomicfile"
+	"github.com/hallmark-dev/hallmark/limit"
 )
 
 // DefaultBaseURL is where osv.dev publishes its exports, one
@@ -223,17 +226,9 @@ type meta struct {
 }
 
 func readMeta(path string) (*meta, error) {
-	f, err := os.Open(path)
+	data, err := limit.ReadFile(path, maxMeta)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxMeta+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxMeta {
-		return nil, fmt.Errorf("%s: more than %d bytes", path, maxMeta)
 	}
 	m := new(meta)
 	if err := json.Unmarshal(data, m); err != nil {
@@ -242,31 +237,14 @@ func readMeta(path string) (*meta, error) {
 	return m, nil
 }
 
-// writeMeta writes m to path through a temporary file, so that path holds
+// writeMeta writes m to path through internal/atomicfile, so that path holds
 // either the old or the new meta.
 func writeMeta(path string, m *meta) error {
 	data, err := json.MarshalIndent(m, "", "\t")
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".meta-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(data, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.Write(path, append(data, '\n'), 0o600)
 }
 
 // download updates one ecosystem.
