@@ -2,8 +2,6 @@ package policy
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
@@ -446,12 +444,7 @@ func (ev *evaluator) licenses(ds *[]Decision) {
 }
 
 func licenseFingerprint(rule, purl string) string {
-	h := sha256.New()
-	for _, s := range []string{"license", rule, purl} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	return scan.Fingerprint("license", rule, purl)
 }
 
 // hint tells how to get past the failing decisions of v.

@@ -29,7 +29,7 @@ func goldenReport(t *testing.T) *Report {
 	rep.Findings = append(rep.Findings, Finding{
 		Kind: Hardening, ID: "hardening/relro", Summary: "PT_GNU_RELRO without BIND_NOW: partial RELRO",
 		Severity: Low, Location: Location{Path: "bin/app"},
-		Fingerprint: fingerprint("hardening", "hardening/relro", "bin/app"),
+		Fingerprint: Fingerprint("hardening", "hardening/relro", "bin/app"),
 	})
 	rep.Findings = append(rep.Findings, readSARIFFile(t, "testdata/sarif/gosec.sarif")...)
 	rep.Sort()

@@ -292,7 +292,7 @@ func sastFinding(tool string, rules []sarifRule, byID map[string]int, res *sarif
 	} else {
 		parts = append(parts, f.Location.Path, strconv.Itoa(f.Location.Line))
 	}
-	f.Fingerprint = fingerprint(parts...)
+	f.Fingerprint = Fingerprint(parts...)
 	return f, nil
 }
 

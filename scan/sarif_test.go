@@ -28,10 +28,10 @@ func TestReadSARIF(t *testing.T) {
 		want := []Finding{
 			{Kind: SAST, ID: "G204", Summary: "Subprocess launched with variable", Severity: High, Tool: "gosec",
 				Location:    Location{Path: "cmd/server/main.go", Line: 42, Column: 9},
-				Fingerprint: fingerprint("sast", "gosec", "G204", "cmd/server/main.go", "42")},
+				Fingerprint: Fingerprint("sast", "gosec", "G204", "cmd/server/main.go", "42")},
 			{Kind: SAST, ID: "G304", Summary: "Potential file inclusion via variable", Severity: Medium, Tool: "gosec",
 				Location:    Location{Path: "internal/store/files.go", Line: 17, Column: 14},
-				Fingerprint: fingerprint("sast", "gosec", "G304", "internal/store/files.go", "17")},
+				Fingerprint: Fingerprint("sast", "gosec", "G304", "internal/store/files.go", "17")},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("got\n%s\nwant\n%s", dump(got), dump(want))
@@ -46,13 +46,13 @@ func TestReadSARIF(t *testing.T) {
 				Summary:  "Detected the use of eval(). eval() can be dangerous if used to evaluate dynamic content.",
 				Severity: Critical, Tool: "Semgrep OSS", // security-severity 9.1 wins over level warning
 				Location:    Location{Path: "app/views.py", Line: 88, Column: 12},
-				Fingerprint: fingerprint("sast", "Semgrep OSS", eval, "primaryLocationLineHash=5f2d3c4b:1"),
+				Fingerprint: Fingerprint("sast", "Semgrep OSS", eval, "primaryLocationLineHash=5f2d3c4b:1"),
 				References:  []string{"https://semgrep.dev/r/" + eval}},
 			{Kind: SAST, ID: key, Summary: "Private key detected", Severity: Low, Tool: "Semgrep OSS", // defaultConfiguration note
 				Location:    Location{Path: "deploy/key.pem", Line: 1},
-				Fingerprint: fingerprint("sast", "Semgrep OSS", key, "deploy/key.pem", "1")},
+				Fingerprint: Fingerprint("sast", "Semgrep OSS", key, "deploy/key.pem", "1")},
 			{Kind: SAST, ID: key, Summary: "Suppressed elsewhere", Severity: None, Tool: "Semgrep OSS",
-				Fingerprint: fingerprint("sast", "Semgrep OSS", key, "", "0")},
+				Fingerprint: Fingerprint("sast", "Semgrep OSS", key, "", "0")},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("got\n%s\nwant\n%s", dump(got), dump(want))
@@ -142,7 +142,7 @@ func TestSARIFRoundTrip(t *testing.T) {
 		if f.Score() >= 0 && g.Severity != FromScore(f.Score()) {
 			t.Errorf("finding %d: severity %s, want %s", i, g.Severity, FromScore(f.Score()))
 		}
-		if g.Fingerprint != fingerprint("sast", "hallmark", f.ID, "hallmark/v1="+f.Fingerprint) {
+		if g.Fingerprint != Fingerprint("sast", "hallmark", f.ID, "hallmark/v1="+f.Fingerprint) {
 			t.Errorf("finding %d: fingerprint not from partialFingerprints", i)
 		}
 	}

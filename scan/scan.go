@@ -271,8 +271,9 @@ type Options struct {
 	GovulncheckTimeout time.Duration
 }
 
-// fingerprint hashes parts, separated by NUL bytes.
-func fingerprint(parts ...string) string {
+// Fingerprint hashes parts, separated by NUL bytes: the fingerprint of a
+// finding, and of a policy decision built the same way.
+func Fingerprint(parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {
 		h.Write([]byte(p))
@@ -583,7 +584,7 @@ func vulnFinding(g osv.Group, from []*osv.Record, c *inventory.Component, versio
 	default:
 		f.Severity = dbSev
 	}
-	f.Fingerprint = fingerprint(string(f.Kind), f.ID, eco, c.Name, c.Version)
+	f.Fingerprint = Fingerprint(string(f.Kind), f.ID, eco, c.Name, c.Version)
 	return f, warns
 }
 
@@ -732,7 +733,7 @@ func hardeningFindings(root string, files []inventory.File, warns *[]string) []F
 				Summary:     h.Detail,
 				Severity:    sev,
 				Location:    Location{Path: loc},
-				Fingerprint: fingerprint(string(Hardening), id, loc),
+				Fingerprint: Fingerprint(string(Hardening), id, loc),
 			})
 		}
 	}

@@ -82,7 +82,7 @@ func TestScan(t *testing.T) {
 			Kind: Malicious, ID: "MAL-2099-0001", Summary: "Malicious code in evil-pkg (npm)",
 			Package:  Package{Ecosystem: "npm", Name: "evil-pkg", Version: "1.0.1", PURL: "pkg:npm/evil-pkg@1.0.1"},
 			Severity: Critical, Records: []string{"MAL-2099-0001"}, Location: Location{Path: "package-lock.json"},
-			Fingerprint: fingerprint("malicious", "MAL-2099-0001", "npm", "evil-pkg", "1.0.1"),
+			Fingerprint: Fingerprint("malicious", "MAL-2099-0001", "npm", "evil-pkg", "1.0.1"),
 		},
 		{
 			Kind: Vulnerability, ID: "GO-2099-0001", Aliases: []string{"CVE-2099-0001", "GHSA-aaaa-bbbb-cccc"},
@@ -99,7 +99,7 @@ func TestScan(t *testing.T) {
 				"https://github.com/advisories/GHSA-aaaa-bbbb-cccc",
 				"https://example.com/vulnmod/commit/1",
 			},
-			Fingerprint: fingerprint("vulnerability", "GO-2099-0001", "Go", "example.com/vulnmod", "v1.0.0"),
+			Fingerprint: Fingerprint("vulnerability", "GO-2099-0001", "Go", "example.com/vulnmod", "v1.0.0"),
 		},
 		{
 			Kind: Vulnerability, ID: "PYSEC-2099-0001", Aliases: []string{"GHSA-pppp-qqqq-rrrr"},
@@ -109,7 +109,7 @@ func TestScan(t *testing.T) {
 			Severity:    Medium,
 			Records:     []string{"GHSA-pppp-qqqq-rrrr", "PYSEC-2099-0001"},
 			Location:    Location{Path: "requirements.txt"},
-			Fingerprint: fingerprint("vulnerability", "PYSEC-2099-0001", "PyPI", "pyvuln", "1.1"),
+			Fingerprint: Fingerprint("vulnerability", "PYSEC-2099-0001", "PyPI", "pyvuln", "1.1"),
 		},
 		{
 			Kind: Vulnerability, ID: "GO-2099-0002", Summary: "Excessive memory use in net/textproto",
@@ -118,7 +118,7 @@ func TestScan(t *testing.T) {
 			Severity:    Unknown,
 			Records:     []string{"GO-2099-0002"},
 			Location:    Location{Path: "go.mod"},
-			Fingerprint: fingerprint("vulnerability", "GO-2099-0002", "Go", "stdlib", "1.22.1"),
+			Fingerprint: Fingerprint("vulnerability", "GO-2099-0002", "Go", "stdlib", "1.22.1"),
 		},
 		{
 			Kind: Vulnerability, ID: "RUSTSEC-2099-0001", Summary: "Use after free in rustvuln::Buffer",
@@ -128,7 +128,7 @@ func TestScan(t *testing.T) {
 			Records:     []string{"RUSTSEC-2099-0001"},
 			Location:    Location{Path: "Cargo.lock"},
 			References:  []string{"https://example.com/rustvuln/issues/7"},
-			Fingerprint: fingerprint("vulnerability", "RUSTSEC-2099-0001", "crates.io", "rustvuln", "0.2.5"),
+			Fingerprint: Fingerprint("vulnerability", "RUSTSEC-2099-0001", "crates.io", "rustvuln", "0.2.5"),
 		},
 	}
 	if !reflect.DeepEqual(rep.Findings, want) {
