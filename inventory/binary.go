@@ -1,13 +1,13 @@
 package inventory
 
 import (
-	"crypto/sha256"
 	"debug/buildinfo"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/hallmark-dev/hallmark/digest"
 )
 
 // sniffLen is how many bytes sniff needs from the start of a file; a PE
@@ -104,14 +104,14 @@ type binaryInfo struct {
 // inspect hashes the executable f (already sniffed as format) and reads its
 // Go build information. rel is its path for Locations.
 func inspect(f *os.File, rel, format string, size int64) (binaryInfo, error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size)); err != nil {
+	sum, _, err := digest.Reader(io.NewSectionReader(f, 0, size))
+	if err != nil {
 		return binaryInfo{}, fmt.Errorf("reading: %w", err)
 	}
 	bi := binaryInfo{file: File{
 		Path:   rel,
 		Size:   size,
-		SHA256: hex.EncodeToString(h.Sum(nil)),
+		SHA256: sum.Hex(),
 		Format: format,
 	}}
 	info, err := readBuildInfo(f)
