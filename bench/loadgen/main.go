@@ -50,6 +50,7 @@ import (
 	"github.com/hallmark-dev/hallmark/api"
 	"github.com/hallmark-dev/hallmark/bundle"
 	"github.com/hallmark-dev/hallmark/digest"
+	"github.com/hallmark-dev/hallmark/limit"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
 
@@ -258,7 +259,7 @@ func probe(hc *http.Client, c config) error {
 		return fmt.Errorf("first request: %w", err)
 	}
 	defer resp.Body.Close()
-	out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20)) // for the error text only
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("first request: %s: %s", resp.Status, bytes.TrimSpace(out))
 	}
@@ -290,6 +291,10 @@ func post(hc *http.Client, c config, body []byte) (*http.Response, error) {
 	return hc.Do(req)
 }
 
+// maxResponse bounds the body of a sign response of items bundles: 1 MiB
+// each (real ones are a few KiB), and 1 MiB more.
+func maxResponse(items int) int64 { return int64(items+1) << 20 }
+
 // one sends one sign request and tallies it if it completes in [t0, t1).
 func (w *worker) one(hc *http.Client, c config, rng *rand.Rand, t0, t1 time.Time, sampled *atomic.Int64) {
 	body, err := requestBody(c, rng)
@@ -300,7 +305,7 @@ func (w *worker) one(hc *http.Client, c config, rng *rand.Rand, t0, t1 time.Time
 	resp, err := post(hc, c, body)
 	var out []byte
 	if err == nil {
-		out, err = io.ReadAll(resp.Body)
+		out, err = limit.Read(resp.Body, "response", maxResponse(c.items))
 		resp.Body.Close()
 	}
 	end := time.Now()
@@ -368,7 +373,7 @@ func trustedVerifier(hc *http.Client, c config) (*verifier.Verifier, error) {
 		return nil, fmt.Errorf("trusted root: %w", err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	raw, err := limit.Read(resp.Body, "body", limit.TrustedRoot)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("trusted root: %s %v", resp.Status, err)
 	}
@@ -376,7 +381,7 @@ func trustedVerifier(hc *http.Client, c config) (*verifier.Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trusted root: %w", err)
 	}
-	pemBytes, err := os.ReadFile(c.keyFile)
+	pemBytes, err := limit.ReadFile(c.keyFile, limit.Key)
 	if err != nil {
 		return nil, err
 	}
