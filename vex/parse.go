@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hallmark-dev/hallmark/internal/jsonkeys"
 )
 
 // Parse reads one OpenVEX v0.2.0 JSON document. See the package
@@ -239,26 +241,7 @@ func firstErr(errs ...error) error {
 }
 
 // kind names the JSON type of raw for error messages.
-func kind(raw json.RawMessage) string {
-	b := bytes.TrimSpace(raw)
-	if len(b) == 0 {
-		return "nothing"
-	}
-	switch b[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	default:
-		return "number"
-	}
-}
+func kind(raw json.RawMessage) string { return jsonkeys.Kind(raw) }
 
 // object decodes a JSON object into its members, refusing duplicate names
 // (parsers disagree on which one wins) and names not in allowed (the schema
@@ -270,28 +253,14 @@ func object(raw json.RawMessage, path string, allowed []string) (map[string]json
 		}
 		return nil, errorf(path, "is %s, want object", k)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil { // '{'
-		return nil, errorf(path, "%v", err)
-	}
-	o := map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, errorf(path, "%v", err)
-		}
-		name, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, errorf(path, "%v", err)
-		}
-		if _, dup := o[name]; dup {
-			return nil, errorf(path, "duplicate member %q", name)
-		}
+	o, err := jsonkeys.Members(raw, func(name string) error {
 		if allowed != nil && !slices.Contains(allowed, name) {
-			return nil, errorf(path, "unknown member %q", name)
+			return fmt.Errorf("unknown member %q", name)
 		}
-		o[name] = v
+		return nil
+	})
+	if err != nil {
+		return nil, errorf(path, "%v", err)
 	}
 	return o, nil
 }
