@@ -250,7 +250,7 @@ func run(c config) (*Result, error) {
 
 // probe sends one request, so that a bad token or URL fails at once.
 func probe(hc *http.Client, c config) error {
-	body, err := requestBody(c, rand.New(rand.NewPCG(1, 2)))
+	body, _, err := requestBody(c, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		return err
 	}
@@ -266,8 +266,11 @@ func probe(hc *http.Client, c config) error {
 	return nil
 }
 
-func requestBody(c config, rng *rand.Rand) ([]byte, error) {
+// requestBody is a sign request of c.items random digests, and the first of
+// them (the one a sample keeps).
+func requestBody(c config, rng *rand.Rand) ([]byte, digest.SHA256, error) {
 	req := api.SignRequest{Nonce: api.Nonce(), Project: c.project, Key: c.key, Items: make([]api.SignItem, c.items)}
+	var first digest.SHA256
 	for i := range req.Items {
 		var d digest.SHA256
 		for j := 0; j < len(d); j += 8 {
@@ -276,9 +279,13 @@ func requestBody(c config, rng *rand.Rand) ([]byte, error) {
 				d[j+k] = byte(v >> (8 * k))
 			}
 		}
+		if i == 0 {
+			first = d
+		}
 		req.Items[i].Digest = d.String()
 	}
-	return json.Marshal(req)
+	b, err := json.Marshal(req)
+	return b, first, err
 }
 
 func post(hc *http.Client, c config, body []byte) (*http.Response, error) {
@@ -297,7 +304,7 @@ func maxResponse(items int) int64 { return int64(items+1) << 20 }
 
 // one sends one sign request and tallies it if it completes in [t0, t1).
 func (w *worker) one(hc *http.Client, c config, rng *rand.Rand, t0, t1 time.Time, sampled *atomic.Int64) {
-	body, err := requestBody(c, rng)
+	body, first, err := requestBody(c, rng)
 	if err != nil {
 		panic(err) // marshalling a SignRequest cannot fail
 	}
@@ -330,10 +337,7 @@ func (w *worker) one(hc *http.Client, c config, rng *rand.Rand, t0, t1 time.Time
 	w.lat = append(w.lat, end.Sub(begin))
 	w.perSec[int(end.Sub(t0)/time.Second)]++
 	if c.verifySample > 0 && sampled.Add(1) <= int64(c.verifySample) {
-		var req api.SignRequest
-		json.Unmarshal(body, &req)
-		d, _ := digest.Parse(req.Items[0].Digest)
-		w.samples = append(w.samples, sample{digest: d, bundle: sr.Bundles[0]})
+		w.samples = append(w.samples, sample{digest: first, bundle: sr.Bundles[0]})
 	}
 }
 
