@@ -86,6 +86,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hallmark-dev/hallmark/internal/jsonkeys"
 )
 
 // MaxSize is the largest record Parse accepts, in bytes. Real records are a
@@ -446,26 +448,7 @@ func isNull(raw json.RawMessage) bool {
 }
 
 // kind names the JSON type of raw for error messages.
-func kind(raw json.RawMessage) string {
-	b := bytes.TrimSpace(raw)
-	if len(b) == 0 {
-		return "nothing"
-	}
-	switch b[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	default:
-		return "number"
-	}
-}
+func kind(raw json.RawMessage) string { return jsonkeys.Kind(raw) }
 
 // object decodes a JSON object into its members; nil raw or null gives nil.
 func (p *parser) object(raw json.RawMessage, path string) (map[string]json.RawMessage, error) {
@@ -486,25 +469,9 @@ func (p *parser) object(raw json.RawMessage, path string) (map[string]json.RawMe
 	}
 	// Walk the members rather than unmarshal into a map, to refuse
 	// duplicate names: parsers disagree on which one wins.
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil { // '{'
+	o, err := jsonkeys.Members(raw, nil)
+	if err != nil {
 		return nil, p.errorf(path, "%v", err)
-	}
-	o := map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, p.errorf(path, "%v", err)
-		}
-		name, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, p.errorf(path, "%v", err)
-		}
-		if _, dup := o[name]; dup {
-			return nil, p.errorf(path, "duplicate member %q", name)
-		}
-		o[name] = v
 	}
 	return o, nil
 }
