@@ -69,12 +69,14 @@
 //   - With Spec.Network set, the step shares the caller's network namespace.
 //   - A Mount whose Target lies inside an earlier writable Mount creates its
 //     mount point in that source on the host.
+//   - Time, the kernel, and /sys are not hidden (no /sys is mounted, but the
+//     kernel version and clocks are the host's).
+//
+// # Cost
 //
 // The fixed cost of a sandbox, measured by BenchmarkRun against running
 // /bin/true directly, is about 12-17 ms against 0.9 ms (two starts of the
 // current binary, the namespaces and the mounts).
-//   - Time, the kernel, and /sys are not hidden (no /sys is mounted, but the
-//     kernel version and clocks are the host's).
 //
 // # Errors
 //
@@ -112,7 +114,7 @@ type Mount struct {
 type Limits struct {
 	CPUTime   time.Duration // RLIMIT_CPU per process, rounded up to seconds
 	Memory    int64         // RLIMIT_AS in bytes, per process
-	Processes int           // RLIMIT_NPROC: processes of the step's user
+	Processes int           // tasks of the step: a pids cgroup, else RLIMIT_NPROC
 	FileSize  int64         // RLIMIT_FSIZE in bytes: largest file written
 	OpenFiles int           // RLIMIT_NOFILE
 	WallTime  time.Duration // whole step, enforced by Run
