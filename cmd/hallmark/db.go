@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	neturl "net/url"
 	"os"
 	"os/signal"
@@ -120,14 +122,16 @@ func (f dbFlags) open(create bool) (*vulndb.DB, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if _, err := os.Stat(p); err != nil {
-		if !create {
-			return nil, "", withHint(fmt.Errorf("no vulnerability database at %s", p),
-				"import OSV records first: 'hallmark db import PATH' or 'hallmark db update'")
-		}
+	switch _, err := os.Stat(p); {
+	case errors.Is(err, fs.ErrNotExist) && !create:
+		return nil, "", withHint(fmt.Errorf("no vulnerability database at %s", p),
+			"import OSV records first: 'hallmark db import PATH' or 'hallmark db update'")
+	case errors.Is(err, fs.ErrNotExist):
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return nil, "", err
 		}
+	case err != nil:
+		return nil, "", fmt.Errorf("vulnerability database: %w", err)
 	}
 	db, err := vulndb.Open(p)
 	return db, p, err

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"slices"
 
 	"github.com/hallmark-dev/hallmark/inventory"
 	"github.com/hallmark-dev/hallmark/limit"
@@ -95,38 +94,42 @@ func runScan(c *cli, args []string) error {
 	if threshold != "none" && (threshold.Rank() < scan.Low.Rank() || threshold == scan.Unknown) {
 		return usageErrorf("scan: --fail-on %q: want critical, high, medium, low or none", *failOn)
 	}
-	// Read the SARIF files first: a bad one is bad input, before any work.
+	target := paths[0]
+	// Everything that can be refused is checked before the walk, which may
+	// take long: the SARIF files, the reachability set-up, the database.
 	var sast []scan.Finding
 	for _, name := range sarifs {
 		f, err := os.Open(name)
 		if err != nil {
 			return usageErrorf("scan: --sarif: %v", err)
 		}
-		fs, err := scan.ReadSARIF(f, name)
+		found, err := scan.ReadSARIF(f, name)
 		f.Close()
 		if err != nil {
 			return err
 		}
-		sast = append(sast, fs...)
+		sast = append(sast, found...)
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	target := paths[0]
-	inv, fromSBOM, err := c.scanTarget(ctx, target)
-	if err != nil {
-		return err
+	opts := scan.Options{Root: target, Hardening: !*noHardening}
+	if *reachability || *govulncheck != "" {
+		if opts.Govulncheck, opts.SourceDir, err = reachabilitySetup(target, *govulncheck); err != nil {
+			return err
+		}
 	}
 	db, _, err := df.open(false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	opts := scan.Options{Root: target, Hardening: !*noHardening && !fromSBOM}
-	if *reachability || *govulncheck != "" {
-		if opts.Govulncheck, opts.SourceDir, err = reachabilitySetup(target, *govulncheck, fromSBOM); err != nil {
-			return err
-		}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	inv, fromSBOM, err := c.scanTarget(ctx, target)
+	if err != nil {
+		return err
+	}
+	if fromSBOM {
+		opts.Hardening = false // an SBOM holds no executables to check
 	}
 	rep, err := scan.Scan(ctx, db, inv, opts)
 	if err != nil {
@@ -149,16 +152,13 @@ func runScan(c *cli, args []string) error {
 	if threshold == "none" {
 		return nil
 	}
-	failing := slices.IndexFunc(rep.Findings, func(f scan.Finding) bool {
-		return f.Severity.Rank() >= threshold.Rank() || f.Severity == scan.Unknown
-	})
-	if failing >= 0 {
-		n := 0
-		for _, f := range rep.Findings {
-			if f.Severity.Rank() >= threshold.Rank() || f.Severity == scan.Unknown {
-				n++
-			}
+	n := 0
+	for _, f := range rep.Findings {
+		if f.Severity.Rank() >= threshold.Rank() || f.Severity == scan.Unknown {
+			n++
 		}
+	}
+	if n > 0 {
 		return &checkFailedError{fmt.Errorf("scan: %d finding(s) at or above %s (or of unknown severity) in %s", n, threshold, target)}
 	}
 	return nil
@@ -218,11 +218,8 @@ func readIfSBOM(name string) ([]byte, bool, error) {
 
 // reachabilitySetup finds the govulncheck binary (bin, else on PATH) and the
 // Go module directory it runs in: target, which must be a directory holding a
-// go.mod.
-func reachabilitySetup(target, bin string, fromSBOM bool) (string, string, error) {
-	if fromSBOM {
-		return "", "", usageErrorf("scan: --reachability needs a Go module's source, not an SBOM")
-	}
+// go.mod (so neither a binary nor an SBOM).
+func reachabilitySetup(target, bin string) (string, string, error) {
 	if _, err := os.Stat(filepath.Join(target, "go.mod")); err != nil {
 		return "", "", usageErrorf("scan: --reachability needs a Go module's source: no go.mod in %s", target)
 	}
