@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,9 +46,13 @@ func helper(name string, args []string) int {
 	return 2
 }
 
-var available = func() error {
+// available says whether this host lets an unprivileged process make the
+// namespaces. It is asked once, when a test first needs it, not at package
+// initialisation: that would run unshare in every copy of the test binary,
+// among them the two stages that every sandbox.Run starts.
+var available = sync.OnceValue(func() error {
 	return exec.Command("unshare", "-Urmpfni", "--mount-proc", "true").Run()
-}()
+})
 
 // system is what every test step gets: the host's tools, read-only.
 func system() []sandbox.Mount {
@@ -62,8 +67,8 @@ func system() []sandbox.Mount {
 
 func needNamespaces(t *testing.T) {
 	t.Helper()
-	if available != nil {
-		t.Skipf("user namespaces are not available here (unshare -Urmpfni: %v)", available)
+	if err := available(); err != nil {
+		t.Skipf("user namespaces are not available here (unshare -Urmpfni: %v)", err)
 	}
 }
 
@@ -505,7 +510,7 @@ func TestSetupError(t *testing.T) {
 // BenchmarkDirect. The "shared-network" case leaves out the network
 // namespace, to show its share.
 func BenchmarkRun(b *testing.B) {
-	if available != nil {
+	if available() != nil {
 		b.Skip("user namespaces are not available")
 	}
 	for _, network := range []bool{false, true} {
