@@ -62,10 +62,12 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
@@ -187,7 +189,7 @@ func (t *Target) Validate() error {
 	default:
 		return fail("url: scheme %q: must be https", u.Scheme)
 	}
-	for _, name := range sortedKeys(t.Headers) {
+	for _, name := range slices.Sorted(maps.Keys(t.Headers)) {
 		if !isToken(name) {
 			return fail("headers: %q is not a valid header name", name)
 		}
@@ -358,7 +360,7 @@ type jiraFields struct {
 func jiraIssue(t Target, e Event) any {
 	var f jiraFields
 	f.Project.Key = t.JiraProject
-	f.IssueType.Name = cmpOr(t.JiraIssueType, "Bug")
+	f.IssueType.Name = cmp.Or(t.JiraIssueType, "Bug")
 	f.Summary = title(e)
 	f.Description = jiraDescription(e)
 	f.Labels = labels(nil, e)
@@ -424,7 +426,7 @@ func title(e Event) string {
 	b.WriteString("[hallmark] ")
 	switch {
 	case e.Type == VerdictFail && f.ID == "":
-		b.WriteString("build " + cmpOr(e.Build, "(unnamed)") + " of " + cmpOr(e.Project, "(no project)") + " failed the policy gate")
+		b.WriteString("build " + cmp.Or(e.Build, "(unnamed)") + " of " + cmp.Or(e.Project, "(no project)") + " failed the policy gate")
 	default:
 		if e.Type == ExceptionExpiring {
 			b.WriteString("exception expiring: ")
@@ -721,20 +723,4 @@ func rfc3339(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -173,7 +175,7 @@ func (s *Sender) attempt(ctx context.Context, client *http.Client, timeout time.
 	default:
 		req.Header.Set("Accept", "application/json")
 	}
-	for _, k := range sortedKeys(t.Headers) {
+	for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
 		req.Header.Set(k, t.Headers[k])
 	}
 	req.Header.Set("X-Hallmark-Delivery", delivery)
@@ -208,7 +210,7 @@ func stripURL(err error) error {
 // error message, with any header value the receiver echoed redacted.
 func excerpt(body []byte, headers map[string]string) string {
 	s := plain(string(body))
-	for _, k := range sortedKeys(headers) {
+	for _, k := range slices.Sorted(maps.Keys(headers)) {
 		if v := strings.TrimSpace(headers[k]); len(v) >= 4 {
 			s = strings.ReplaceAll(s, v, "[redacted]")
 			// and the credential alone, without its scheme ("Bearer x")
