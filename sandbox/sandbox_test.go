@@ -377,8 +377,10 @@ func TestLimits(t *testing.T) {
 		if r.res.Killed == "wall-time" {
 			t.Fatal("hit the wall time")
 		}
-		if left, _ := filepath.Glob("/sys/fs/cgroup/pids/hallmark-sandbox-*"); len(left) != 0 {
-			t.Fatalf("cgroups left behind: %v", left)
+		for _, pat := range pidsGroupPatterns(t) {
+			if left, _ := filepath.Glob(pat); len(left) != 0 {
+				t.Fatalf("cgroups left behind: %v", left)
+			}
 		}
 	})
 	t.Run("file-size", func(t *testing.T) {
@@ -415,6 +417,28 @@ func TestLimits(t *testing.T) {
 	})
 }
 
+// pidsGroupPatterns are where Run makes its pids cgroups: below this
+// process's cgroup in the v1 pids hierarchy and in the v2 one, which
+// /sys/fs/cgroup/pids/hallmark-sandbox-* alone would miss.
+func pidsGroupPatterns(t *testing.T) []string {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pats []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.SplitN(l, ":", 3)
+		switch {
+		case len(f) != 3:
+		case f[0] == "0" && f[1] == "":
+			pats = append(pats, filepath.Join("/sys/fs/cgroup", f[2], "hallmark-sandbox-*"))
+		case strings.Contains(","+f[1]+",", ",pids,"):
+			pats = append(pats, filepath.Join("/sys/fs/cgroup/pids", f[2], "hallmark-sandbox-*"))
+		}
+	}
+	return pats
+}
+
 func TestEnv(t *testing.T) {
 	t.Setenv("HALLMARK_KEY_PASSPHRASE", "hunter2")
 	r := sh(t, "env | sort; umask", func(s *sandbox.Spec) {
@@ -449,7 +473,11 @@ func TestEnv(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	r := sh(t, "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):' /proc/self/status", nil)
-	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.res.ExitCode != 0 || len(lines) != 6 {
+		t.Fatalf("exit %d, %q: want the 5 capability sets and NoNewPrivs (stderr %q)", r.res.ExitCode, r.stdout, r.stderr)
+	}
+	for _, l := range lines {
 		f := strings.Fields(l)
 		want := "0000000000000000"
 		if f[0] == "NoNewPrivs:" {
