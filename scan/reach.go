@@ -18,7 +18,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -237,7 +236,9 @@ func reachability(ctx context.Context, opts Options, recs []*osv.Record, finding
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &limitedBuffer{buf: &stdout, max: maxGovulncheckOutput}
-	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 64 << 10}
+	// Stderr is only read for an error message: a chatty run (the go
+	// command's "downloading" lines) must not fail for it.
+	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 64 << 10, drop: true}
 	if err := cmd.Run(); err != nil {
 		// Exit status 3 means "vulnerabilities found" in text mode only;
 		// with -format json any failure is a failure.
@@ -265,15 +266,21 @@ func reachability(ctx context.Context, opts Options, recs []*osv.Record, finding
 	return nil
 }
 
-// limitedBuffer keeps the first max bytes written to it and fails after.
+// limitedBuffer keeps the first max bytes written to it and, after, fails
+// or, with drop, discards the rest.
 type limitedBuffer struct {
-	buf *bytes.Buffer
-	max int
+	buf  *bytes.Buffer
+	max  int
+	drop bool
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if b.buf.Len()+len(p) > b.max {
-		return 0, errors.New("output too large")
+		if b.drop {
+			b.buf.Write(p[:b.max-b.buf.Len()])
+			return len(p), nil
+		}
+		return 0, fmt.Errorf("output too large: over the limit of %d bytes", b.max)
 	}
 	return b.buf.Write(p)
 }

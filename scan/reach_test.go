@@ -139,3 +139,24 @@ func FuzzReadGovulncheck(f *testing.F) {
 		}
 	})
 }
+
+func TestLimitedBuffer(t *testing.T) {
+	var out bytes.Buffer
+	w := &limitedBuffer{buf: &out, max: 4}
+	if _, err := w.Write([]byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("de")); err == nil || !strings.Contains(err.Error(), "over the limit of 4 bytes") {
+		t.Errorf("write over the limit: err = %v, want one naming the limit", err)
+	}
+	var msg bytes.Buffer
+	w = &limitedBuffer{buf: &msg, max: 4, drop: true}
+	for _, s := range []string{"abc", "de", "fgh"} {
+		if n, err := w.Write([]byte(s)); err != nil || n != len(s) {
+			t.Fatalf("Write(%q) = %d, %v; want %d, nil", s, n, err, len(s))
+		}
+	}
+	if msg.String() != "abcd" {
+		t.Errorf("kept %q, want %q", msg.String(), "abcd")
+	}
+}
