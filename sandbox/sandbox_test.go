@@ -30,9 +30,19 @@ func TestMain(m *testing.M) {
 }
 
 // helper is the tool side: "dial ADDR" exits 0 when a TCP connection to ADDR
-// succeeds and 1 otherwise.
+// succeeds and 1 otherwise; "loopback" exits 0 when it can connect to a
+// listener of its own on 127.0.0.1.
 func helper(name string, args []string) int {
 	switch name {
+	case "loopback":
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer l.Close()
+		args = []string{l.Addr().String()}
+		fallthrough
 	case "dial":
 		c, err := net.DialTimeout("tcp", args[0], 2*time.Second)
 		if err != nil {
@@ -169,14 +179,15 @@ func TestNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dial := func(addr string, network bool) run {
+	helperRun := func(name, addr string, network bool) run {
 		return sh(t, "", func(s *sandbox.Spec) {
 			s.Command = []string{"/helper/" + filepath.Base(exe), addr}
-			s.Env = map[string]string{helperEnv: "dial"}
+			s.Env = map[string]string{helperEnv: name}
 			s.Network = network
 			s.Mounts = append(s.Mounts, sandbox.Mount{Source: filepath.Dir(exe), Target: "/helper"})
 		})
 	}
+	dial := func(addr string, network bool) run { return helperRun("dial", addr, network) }
 	// The helper works: with the host's network it reaches the listener.
 	if r := dial(l.Addr().String(), true); r.res.ExitCode != 0 {
 		t.Fatalf("dial with network: exit %d: %s", r.res.ExitCode, r.stderr)
@@ -190,6 +201,9 @@ func TestNetwork(t *testing.T) {
 		})
 	}
 	// Loopback inside is up and is the sandbox's own.
+	if r := helperRun("loopback", "", false); r.res.ExitCode != 0 {
+		t.Fatalf("loopback without network: exit %d: %s", r.res.ExitCode, r.stderr)
+	}
 	r := sh(t, `cat /sys/class/net/lo/operstate 2>/dev/null; grep -c . /proc/net/dev`, nil)
 	if r.res.ExitCode != 0 || !strings.HasSuffix(r.stdout, "3\n") {
 		t.Fatalf("/proc/net/dev inside: exit %d, %q (want 2 header lines and lo only)", r.res.ExitCode, r.stdout)
