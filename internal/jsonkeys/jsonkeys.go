@@ -1,13 +1,38 @@
 // Package jsonkeys holds the strict-JSON helpers that osv and vex each had a
 // copy of: naming a value's JSON type for error messages, and decoding an
-// object into its members while refusing a name given twice.
+// object into its members while refusing a name given twice; and Fold, the
+// case folding encoding/json uses to match member names to struct fields.
 package jsonkeys
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"unicode"
+	"unicode/utf8"
 )
+
+// Fold returns name case-folded as encoding/json folds member names when it
+// matches them to struct fields: two names with the same Fold fill the same
+// field, the last one winning. It is not strings.ToLower, which keeps
+// U+017F (long s) apart from "s", where encoding/json does not.
+func Fold(name string) string {
+	out := make([]byte, 0, len(name))
+	for i := 0; i < len(name); {
+		if c := name[i]; c < utf8.RuneSelf {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			out = append(out, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(name[i:])
+		out = utf8.AppendRune(out, unicode.ToUpper(unicode.SimpleFold(r)))
+		i += n
+	}
+	return string(out)
+}
 
 // Kind names the JSON type of raw for error messages: "object", "array",
 // "string", "boolean", "null" or "number", or "nothing" when raw is blank.

@@ -1,9 +1,37 @@
 package jsonkeys
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 )
+
+// TestFold checks Fold against encoding/json itself: names with the same
+// Fold fill the same field, names with different ones do not.
+func TestFold(t *testing.T) {
+	for _, name := range []string{"scope", "SCOPE", "ſcope", "\u017fcope", "\u212aind", "kind", "Kind", "sco\u00e9pe", "scoÉpe"} {
+		var v struct {
+			Scope  string `json:"scope"`
+			Kind   string `json:"kind"`
+			Accent string `json:"scoépe"`
+		}
+		var raw string
+		if err := json.Unmarshal([]byte(`"`+name+`"`), &raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(`{"`+name+`":"x"}`), &v); err != nil {
+			t.Fatal(err)
+		}
+		for field, got := range map[string]string{"scope": v.Scope, "kind": v.Kind, "scoépe": v.Accent} {
+			if same := Fold(raw) == Fold(field); same != (got == "x") {
+				t.Errorf("Fold(%q) == Fold(%q) is %v, but encoding/json filled the field: %v", raw, field, same, got == "x")
+			}
+		}
+	}
+	if Fold("purl") != Fold("PURL") || Fold("purl") == Fold("purls") {
+		t.Error("Fold: ASCII case")
+	}
+}
 
 func TestKind(t *testing.T) {
 	for raw, want := range map[string]string{
