@@ -81,18 +81,25 @@ func TestOSVScannerParity(t *testing.T) {
 			if len(want) == 0 && strings.HasPrefix(dir, "testdata/") {
 				t.Fatalf("osv-scanner found nothing in %s: the fixture or its database is broken", dir)
 			}
-			for _, w := range want {
-				if !slices.ContainsFunc(got, func(g peerFinding) bool { return samePeerFinding(g, w) }) {
-					t.Errorf("missing: osv-scanner reports %v", w)
-				}
-			}
-			for _, g := range got {
-				if !slices.ContainsFunc(want, func(w peerFinding) bool { return samePeerFinding(g, w) }) {
-					t.Errorf("extra: hallmark reports %v", g)
-				}
-			}
+			compareFindings(t, got, want, "missing: osv-scanner reports %v", "extra: hallmark reports %v")
 			t.Logf("%d findings, the same from both", len(got))
 		})
+	}
+}
+
+// compareFindings reports each finding of want that got lacks (with the
+// format missing) and each of got that want lacks (extra).
+func compareFindings(t *testing.T, got, want []peerFinding, missing, extra string) {
+	t.Helper()
+	for _, w := range want {
+		if !slices.ContainsFunc(got, func(g peerFinding) bool { return samePeerFinding(g, w) }) {
+			t.Errorf(missing, w)
+		}
+	}
+	for _, g := range got {
+		if !slices.ContainsFunc(want, func(w peerFinding) bool { return samePeerFinding(g, w) }) {
+			t.Errorf(extra, g)
+		}
 	}
 }
 
@@ -308,16 +315,7 @@ func TestSyftSBOMScan(t *testing.T) {
 				if len(wantListed) == 0 {
 					t.Fatalf("syft lists none of the vulnerable packages of %s", app)
 				}
-				for _, w := range wantListed {
-					if !slices.ContainsFunc(got, func(g peerFinding) bool { return samePeerFinding(g, w) }) {
-						t.Errorf("missing from the SBOM's scan: %v", w)
-					}
-				}
-				for _, g := range got {
-					if !slices.ContainsFunc(wantListed, func(w peerFinding) bool { return samePeerFinding(g, w) }) {
-						t.Errorf("extra in the SBOM's scan: %v", g)
-					}
-				}
+				compareFindings(t, got, wantListed, "missing from the SBOM's scan: %v", "extra in the SBOM's scan: %v")
 			})
 		}
 	}
