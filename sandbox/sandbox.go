@@ -243,6 +243,9 @@ func check(s Spec) error {
 	if s.Dir != "" && !cleanAbs(s.Dir) {
 		return fmt.Errorf("sandbox: dir %q: not a clean absolute path", s.Dir)
 	}
+	if strings.IndexByte(s.Path, 0) >= 0 {
+		return errors.New("sandbox: path: contains a NUL byte")
+	}
 	for k, v := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") || strings.IndexByte(v, 0) >= 0 {
 			return fmt.Errorf("sandbox: env %q: not a valid variable", k)

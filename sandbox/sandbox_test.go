@@ -518,6 +518,7 @@ func TestRefused(t *testing.T) {
 		{"source relative", sandbox.Spec{Command: []string{"true"}, Mounts: []sandbox.Mount{{Source: "usr", Target: "/usr"}}}, "mounts[0].source"},
 		{"env", sandbox.Spec{Command: []string{"true"}, Env: map[string]string{"A=B": "c"}}, "env"},
 		{"nul", sandbox.Spec{Command: []string{"true", "a\x00b"}}, "command[1]"},
+		{"path nul", sandbox.Spec{Command: []string{"true"}, Path: "/bin\x00"}, "path: contains a NUL byte"},
 		{"limits", sandbox.Spec{Command: []string{"true"}, Limits: sandbox.Limits{WallTime: -1}}, "limits"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
