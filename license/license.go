@@ -27,8 +27,8 @@
 package license
 
 import (
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,6 +36,8 @@ import (
 	"sync"
 
 	"github.com/google/licensecheck"
+
+	"github.com/hallmark-dev/hallmark/limit"
 )
 
 // MinCoverage is the share of a licence file's words, in percent, that
@@ -107,17 +109,12 @@ func Dir(dir string) ([]string, error) {
 // licReadFile reads a licence file, or returns nil when it has grown over
 // MaxFileSize since it was listed.
 func licReadFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("license: %w", err)
-	}
-	defer f.Close()
-	text, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("license: %w", err)
-	}
-	if len(text) > MaxFileSize {
+	text, err := limit.ReadFile(path, MaxFileSize)
+	if errors.Is(err, limit.ErrTooLarge) {
 		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("license: %w", err)
 	}
 	return text, nil
 }
