@@ -81,7 +81,6 @@ package buildspec
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,6 +92,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hallmark-dev/hallmark/digest"
 	"github.com/hallmark-dev/hallmark/internal/yamlnode"
 )
 
@@ -662,8 +662,7 @@ func (s *Spec) MarshalJSON() ([]byte, error) {
 // canonical JSON: two files that differ only in layout, comments, key order
 // or the spelling of the same values have the same digest.
 func (s *Spec) Digest() string {
-	sum := sha256.Sum256(s.canonical())
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return digest.SHA256(sha256.Sum256(s.canonical())).String()
 }
 
 // ExternalParameters returns what goes into the externalParameters of the
@@ -675,11 +674,12 @@ func (s *Spec) Digest() string {
 // nothing is left out. The builder adds the source (repository, ref,
 // commit) itself, under keys this map does not use ("source").
 func (s *Spec) ExternalParameters() map[string]any {
+	b := s.canonical()
 	var m map[string]any
-	if err := json.Unmarshal(s.canonical(), &m); err != nil {
+	if err := json.Unmarshal(b, &m); err != nil {
 		panic("buildspec: canonical JSON does not read back: " + err.Error())
 	}
-	m["specDigest"] = map[string]any{"sha256": strings.TrimPrefix(s.Digest(), "sha256:")}
+	m["specDigest"] = map[string]any{"sha256": digest.SHA256(sha256.Sum256(b)).Hex()}
 	return m
 }
 

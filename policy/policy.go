@@ -63,7 +63,6 @@ package policy
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,6 +74,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 
+	"github.com/hallmark-dev/hallmark/digest"
 	"github.com/hallmark-dev/hallmark/scan"
 )
 
@@ -410,8 +410,7 @@ func (p *Policy) computeDigest() error {
 	if err != nil {
 		return fmt.Errorf("policy: canonical form: %w", err)
 	}
-	sum := sha256.Sum256(b)
-	p.digest = "sha256:" + hex.EncodeToString(sum[:])
+	p.digest = digest.SHA256(sha256.Sum256(b)).String()
 	return nil
 }
 
