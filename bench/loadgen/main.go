@@ -131,6 +131,7 @@ func main() {
 	}
 	res, err := run(c)
 	if err != nil {
+		pprof.StopCPUProfile() // os.Exit skips the deferred one
 		fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
 		os.Exit(1)
 	}
@@ -182,8 +183,9 @@ func run(c config) (*Result, error) {
 	workers := make([]*worker, c.clients)
 	var wg sync.WaitGroup
 	var sampled atomic.Int64
+	seconds := int(c.duration / time.Second) // whole seconds of the window
 	for i := range workers {
-		w := &worker{status: map[string]int{}, perSec: make([]int, int(c.duration/time.Second)+1)}
+		w := &worker{status: map[string]int{}, perSec: make([]int, seconds+1)}
 		workers[i] = w
 		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(i)))
 		wg.Go(func() {
@@ -201,7 +203,7 @@ func run(c config) (*Result, error) {
 
 	res := &Result{URL: c.url, Clients: c.clients, Items: c.items, Seconds: c.duration.Seconds(), Errors: map[string]int{}}
 	var lat []time.Duration
-	perSec := make([]int, int(c.duration/time.Second)+1)
+	perSec := make([]int, seconds+1)
 	var samples []sample
 	var bytesIn int64
 	for _, w := range workers {
@@ -232,7 +234,7 @@ func run(c config) (*Result, error) {
 		}
 		res.P50ms, res.P90ms, res.P99ms, res.MaxMs = q(0.50), q(0.90), q(0.99), float64(lat[len(lat)-1])/1e6
 	}
-	full := perSec[:int(c.duration/time.Second)] // the last bucket is a partial second
+	full := perSec[:seconds] // the last bucket is a partial second
 	if len(full) > 0 {
 		res.SecMin, res.SecMax = slices.Min(full), slices.Max(full)
 	}
