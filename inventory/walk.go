@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/package-url/packageurl-go"
 	"golang.org/x/mod/module"
+
+	"github.com/hallmark-dev/hallmark/limit"
 )
 
 // Options tune a Walk. The zero value is usable.
@@ -422,14 +423,12 @@ func readManifest(f *os.File, size int64) ([]byte, error) {
 	if size > maxManifestSize {
 		return nil, fmt.Errorf("%d bytes is larger than the limit of %d bytes; skipped", size, maxManifestSize)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxManifestSize {
+	data, err := limit.Read(f, f.Name(), maxManifestSize)
+	if errors.Is(err, limit.ErrTooLarge) {
+		// It grew after its size was taken.
 		return nil, fmt.Errorf("larger than the limit of %d bytes; skipped", maxManifestSize)
 	}
-	return data, nil
+	return data, err
 }
 
 // readGoSum reads the go.sum at p: nil, nil when there is none.
