@@ -85,13 +85,16 @@ db=$tmp/osv.sqlite
 
 cosign_dir=$(go mod download -json github.com/sigstore/cosign/v2@v2.6.5 | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
 targets=("$repo" "$cosign_dir")
+# The two scans, as compared and as timed (followed by the directory).
+hm_scan="$hallmark scan --db $db --format json"
+osv_scan="$osvscanner scan source --offline --all-vulns --no-call-analysis=go --experimental-plugins=lockfile,sbom,directory,go/binary --format json"
 
 # Same findings first: (id, package, version) from both tools, versions
 # without Go's leading "v".
 same_findings() {
 	local dir=$1
-	"$hallmark" scan --db "$db" --format json "$dir" >"$tmp/hm.json" || [[ $? == 1 ]]
-	"$osvscanner" scan source --offline --all-vulns --no-call-analysis=go --experimental-plugins=lockfile,sbom,directory,go/binary --format json "$dir" >"$tmp/osv.json" 2>/dev/null || [[ $? == 1 ]]
+	$hm_scan "$dir" >"$tmp/hm.json" || [[ $? == 1 ]]
+	$osv_scan "$dir" >"$tmp/osv.json" 2>/dev/null || [[ $? == 1 ]]
 	python3 - "$tmp/hm.json" "$tmp/osv.json" <<'EOF'
 import json, sys
 hm = json.load(open(sys.argv[1]))
@@ -142,7 +145,7 @@ EOF
 	log "(c) scan of $name: hallmark vs osv-scanner (offline, full Go database)"
 	same_findings "$dir"
 	hyperfine --runs "$runs" --warmup 1 -i --export-markdown "$tmp/c.md" \
-		-n "hallmark scan" "$hallmark scan --db $db --format json $dir" \
-		-n "osv-scanner" "$osvscanner scan source --offline --all-vulns --no-call-analysis=go --experimental-plugins=lockfile,sbom,directory,go/binary --format json $dir"
+		-n "hallmark scan" "$hm_scan $dir" \
+		-n "osv-scanner" "$osv_scan $dir"
 	cat "$tmp/c.md"
 done
