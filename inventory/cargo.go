@@ -82,7 +82,7 @@ func parseCargoLock(path string, data []byte) (*lockfile, error) {
 			continue
 		}
 		if !cargoValidName(p.Name) {
-			warn("%s: name %q is not a crate name; skipped", where, npmTruncate(p.Name, 100))
+			warn("%s: name %q is not a crate name; skipped", where, truncate(p.Name, 100))
 			continue
 		}
 		where = fmt.Sprintf("package %q", p.Name)
@@ -90,7 +90,7 @@ func parseCargoLock(path string, data []byte) (*lockfile, error) {
 			warn("%s: no version; skipped", where)
 			continue
 		}
-		where = fmt.Sprintf("package %q %q", p.Name, npmTruncate(p.Version, 100))
+		where = fmt.Sprintf("package %q %q", p.Name, truncate(p.Version, 100))
 		version := p.Version
 		if !semver.IsValid("v"+version) || strings.Count(strings.SplitN(strings.SplitN(version, "-", 2)[0], "+", 2)[0], ".") != 2 {
 			warn("%s: version is not a semantic version; kept without a version", where)
@@ -100,12 +100,12 @@ func parseCargoLock(path string, data []byte) (*lockfile, error) {
 		switch {
 		case p.Source == "" || p.Source == cargoCratesIOGit || p.Source == cargoCratesIOSparse:
 		case strings.HasPrefix(p.Source, "git+"):
-			warn("%s: from git (%s), not a crates.io release; kept without a version", where, npmTruncate(p.Source, 200))
+			warn("%s: from git (%s), not a crates.io release; kept without a version", where, truncate(p.Source, 200))
 			qual = packageurl.QualifiersFromMap(map[string]string{"vcs_url": p.Source})
 			version = ""
 		default:
 			src, _, _ := strings.Cut(p.Source, "#")
-			warn("%s: from the registry %s, not crates.io; kept without a version", where, npmTruncate(src, 200))
+			warn("%s: from the registry %s, not crates.io; kept without a version", where, truncate(src, 200))
 			qual = packageurl.QualifiersFromMap(map[string]string{"repository_url": src})
 			version = ""
 		}
@@ -128,7 +128,7 @@ func parseCargoLock(path string, data []byte) (*lockfile, error) {
 			if b, err := hex.DecodeString(sum); err == nil && len(b) == 32 {
 				c.Hashes = map[string]string{"SHA-256": strings.ToLower(sum)}
 			} else {
-				warn("%s: checksum %q is not a SHA-256 in hex", where, npmTruncate(sum, 100))
+				warn("%s: checksum %q is not a SHA-256 in hex", where, truncate(sum, 100))
 			}
 		}
 		k := &cargoPkg{name: p.Name, version: p.Version, source: p.Source, where: where, deps: p.Dependencies, c: c}
@@ -149,7 +149,7 @@ func parseCargoLock(path string, data []byte) (*lockfile, error) {
 		for _, d := range k.deps {
 			t, msg := cargoResolve(byName, d)
 			if t == nil {
-				warn("%s: dependency %q %s; left out", k.where, npmTruncate(d, 200), msg)
+				warn("%s: dependency %q %s; left out", k.where, truncate(d, 200), msg)
 				continue
 			}
 			if t.c.PURL != k.c.PURL {
@@ -177,7 +177,7 @@ func parseCargoLock(path string, data []byte) (*lockfile, error) {
 		switch {
 		case k == root:
 			s := k.c
-			s.DependsOn = npmSortedUnique(s.DependsOn)
+			s.DependsOn = sortedUnique(s.DependsOn)
 			lf.subject = &s
 			continue
 		case isLocal(k) || directs[k]:

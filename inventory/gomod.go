@@ -160,7 +160,8 @@ func validGoSumHash(h string) bool {
 	return err == nil && len(b) == 32
 }
 
-// truncate cuts s to at most n bytes on a character boundary.
+// truncate cuts s to at most n bytes (and "...") on a UTF-8 character
+// boundary, for messages.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -140,7 +140,7 @@ func (p *npmParser) warn(format string, args ...any) {
 // readPackages reads a version 2 or 3 "packages" map.
 func (p *npmParser) readPackages(pkgs map[string]json.RawMessage) {
 	for _, key := range slices.Sorted(maps.Keys(pkgs)) {
-		where := "packages[" + strconv.Quote(npmTruncate(key, 200)) + "]"
+		where := "packages[" + strconv.Quote(truncate(key, 200)) + "]"
 		var e struct {
 			Name                 string            `json:"name"`
 			Version              string            `json:"version"`
@@ -211,7 +211,7 @@ func (p *npmParser) readV1(prefix, where string, deps map[string]json.RawMessage
 		return
 	}
 	for _, folder := range slices.Sorted(maps.Keys(deps)) {
-		w := where + "[" + strconv.Quote(npmTruncate(folder, 200)) + "]"
+		w := where + "[" + strconv.Quote(truncate(folder, 200)) + "]"
 		var e struct {
 			Version      string                     `json:"version"`
 			Integrity    string                     `json:"integrity"`
@@ -304,7 +304,7 @@ func (p *npmParser) build() {
 			k := p.resolve("", name)
 			if k == "" {
 				if !p.root.optional[name] {
-					p.warn("packages[\"\"]: dependency %q is not in the lockfile", npmTruncate(name, 200))
+					p.warn("packages[\"\"]: dependency %q is not in the lockfile", truncate(name, 200))
 				}
 				continue
 			}
@@ -354,7 +354,7 @@ func (p *npmParser) build() {
 			k := p.resolve(key, name)
 			if k == "" {
 				if !n.optional[name] {
-					p.warn("%s: dependency %q is not in the lockfile", n.where, npmTruncate(name, 200))
+					p.warn("%s: dependency %q is not in the lockfile", n.where, truncate(name, 200))
 				}
 				continue
 			}
@@ -367,12 +367,12 @@ func (p *npmParser) build() {
 	p.lf.components = cs.list()
 	if p.root != nil && p.root.name != "" {
 		if !npmValidName(p.root.name) {
-			p.warn("root package name %q is not a valid npm name", npmTruncate(p.root.name, 200))
+			p.warn("root package name %q is not a valid npm name", truncate(p.root.name, 200))
 			return
 		}
 		s := Component{Ecosystem: NPM, Name: p.root.name, Version: p.root.version,
 			PURL: npmPURL(p.root.name, p.root.version), Locations: []string{p.path}}
-		s.DependsOn = npmSortedUnique(rootDeps)
+		s.DependsOn = sortedUnique(rootDeps)
 		if p.root.license != nil {
 			s.Licenses = p.licenses(p.root)
 		}
@@ -383,7 +383,7 @@ func (p *npmParser) build() {
 // component makes the component of a node, or reports why it cannot.
 func (p *npmParser) component(n *npmNode) (Component, bool) {
 	if !npmValidName(n.name) {
-		p.warn("%s: %q is not a valid npm package name; skipped", n.where, npmTruncate(n.name, 200))
+		p.warn("%s: %q is not a valid npm package name; skipped", n.where, truncate(n.name, 200))
 		return Component{}, false
 	}
 	v := n.version
@@ -392,7 +392,7 @@ func (p *npmParser) component(n *npmNode) (Component, bool) {
 		return Component{}, false
 	}
 	if v != "" && !npmIsSemver(v) {
-		p.warn("%s: version %q is not a semantic version; kept without a version", n.where, npmTruncate(v, 200))
+		p.warn("%s: version %q is not a semantic version; kept without a version", n.where, truncate(v, 200))
 		v = ""
 	}
 	c := Component{Ecosystem: NPM, Name: n.name, Version: v, PURL: npmPURL(n.name, v), Locations: []string{p.path}}
@@ -483,7 +483,7 @@ func npmIntegrity(s string) (map[string]string, error) {
 	for _, f := range strings.Fields(s) {
 		alg, b64, ok := strings.Cut(f, "-")
 		if !ok {
-			errs = append(errs, fmt.Errorf("%q is not algorithm-base64", npmTruncate(f, 100)))
+			errs = append(errs, fmt.Errorf("%q is not algorithm-base64", truncate(f, 100)))
 			continue
 		}
 		// Options after "?" are allowed by the SRI grammar.
@@ -504,7 +504,7 @@ func npmIntegrity(s string) (map[string]string, error) {
 		}
 		sum, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil || len(sum) != size {
-			errs = append(errs, fmt.Errorf("%s digest %q is not %d bytes of base64", alg, npmTruncate(b64, 100), size))
+			errs = append(errs, fmt.Errorf("%s digest %q is not %d bytes of base64", alg, truncate(b64, 100), size))
 			continue
 		}
 		if hashes == nil {
@@ -565,27 +565,6 @@ func npmWarn(lf *lockfile, w Warning) {
 	}
 }
 
-// npmTruncate shortens s to at most n bytes (and "...") on a UTF-8
-// boundary, for messages.
-func npmTruncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "..."
-}
-
-func npmSortedUnique(s []string) []string {
-	s = slices.DeleteFunc(s, func(x string) bool { return x == "" })
-	if len(s) == 0 {
-		return nil
-	}
-	slices.Sort(s)
-	return slices.Compact(s)
-}
-
 // npmComponents collects the components of one lockfile by PURL, merging
 // repeats (the same package installed in two folders): scope the strongest
 // (Direct, Indirect, Development), the rest united. The npm, Python and
@@ -621,9 +600,9 @@ func (cs npmComponents) add(c Component) {
 func (cs npmComponents) list() []Component {
 	out := make([]Component, 0, len(cs))
 	for _, c := range cs {
-		c.Licenses = npmSortedUnique(c.Licenses)
-		c.Locations = npmSortedUnique(c.Locations)
-		c.DependsOn = npmSortedUnique(c.DependsOn)
+		c.Licenses = sortedUnique(c.Licenses)
+		c.Locations = sortedUnique(c.Locations)
+		c.DependsOn = sortedUnique(c.DependsOn)
 		out = append(out, *c)
 	}
 	slices.SortFunc(out, func(x, y Component) int { return cmp.Compare(x.PURL, y.PURL) })

@@ -176,16 +176,16 @@ func pyOption(line string, n int, warn func(int, string, ...any)) {
 	arg = strings.TrimSpace(arg)
 	switch name {
 	case "-r", "--requirement":
-		warn(n, "include of %q not followed: a walk reads every requirements*.txt file itself", npmTruncate(arg, 200))
+		warn(n, "include of %q not followed: a walk reads every requirements*.txt file itself", truncate(arg, 200))
 	case "-c", "--constraint":
-		warn(n, "constraints file %q not read: it names no requirement", npmTruncate(arg, 200))
+		warn(n, "constraints file %q not read: it names no requirement", truncate(arg, 200))
 	case "-e", "--editable":
-		warn(n, "editable requirement %q skipped: it names no PyPI release", npmTruncate(arg, 200))
+		warn(n, "editable requirement %q skipped: it names no PyPI release", truncate(arg, 200))
 	case "-i", "--index-url", "--extra-index-url", "--no-index", "-f", "--find-links",
 		"--trusted-host", "--no-binary", "--only-binary", "--prefer-binary", "--pre",
 		"--require-hashes", "--use-feature", "--config-settings", "--global-option":
 	default:
-		warn(n, "unknown option %q ignored", npmTruncate(name, 100))
+		warn(n, "unknown option %q ignored", truncate(name, 100))
 	}
 }
 
@@ -209,18 +209,18 @@ func pyRequirement(line, loc string) (Component, string, bool) {
 	}
 	name, rest := req[:end], strings.TrimSpace(req[end:])
 	if name == "" || !pyNameRE.MatchString(name) || strings.Contains(req, "://") && !strings.HasPrefix(rest, "@") || pyIsArchive(name) {
-		return Component{}, pyJoin(msg, fmt.Sprintf("%q is not a requirement of a named PyPI release; skipped", npmTruncate(req, 200))), false
+		return Component{}, pyJoin(msg, fmt.Sprintf("%q is not a requirement of a named PyPI release; skipped", truncate(req, 200))), false
 	}
 	if strings.HasPrefix(rest, "[") {
 		close := strings.IndexByte(rest, ']')
 		if close < 0 {
-			return Component{}, pyJoin(msg, fmt.Sprintf("%q: extras not closed; skipped", npmTruncate(req, 200))), false
+			return Component{}, pyJoin(msg, fmt.Sprintf("%q: extras not closed; skipped", truncate(req, 200))), false
 		}
 		rest = strings.TrimSpace(rest[close+1:])
 	}
 	c := pyComponent(name, "", loc, Direct)
 	if strings.HasPrefix(rest, "@") {
-		return c, pyJoin(msg, fmt.Sprintf("%s: a direct reference (%s), not pinned to a PyPI release", c.Name, npmTruncate(strings.TrimSpace(rest[1:]), 200))), true
+		return c, pyJoin(msg, fmt.Sprintf("%s: a direct reference (%s), not pinned to a PyPI release", c.Name, truncate(strings.TrimSpace(rest[1:]), 200))), true
 	}
 	version, ok := pyPinned(rest)
 	if !ok {
@@ -228,7 +228,7 @@ func pyRequirement(line, loc string) (Component, string, bool) {
 		if spec == "" {
 			spec = "no version specifier"
 		}
-		return c, pyJoin(msg, fmt.Sprintf("%s: not pinned (%s)", c.Name, npmTruncate(spec, 200))), true
+		return c, pyJoin(msg, fmt.Sprintf("%s: not pinned (%s)", c.Name, truncate(spec, 200))), true
 	}
 	c = pyComponent(name, version, loc, Direct)
 	c.Hashes = hashes
@@ -304,12 +304,12 @@ func pyHashes(opts string) (map[string]string, string) {
 		case "sha512":
 			key, size = "SHA-512", 64
 		default:
-			bad = append(bad, strconv.Quote(npmTruncate(val, 100)))
+			bad = append(bad, strconv.Quote(truncate(val, 100)))
 			continue
 		}
 		sum, err := hex.DecodeString(hexd)
 		if err != nil || len(sum) != size {
-			bad = append(bad, strconv.Quote(npmTruncate(val, 100)))
+			bad = append(bad, strconv.Quote(truncate(val, 100)))
 			continue
 		}
 		count[key]++
@@ -460,7 +460,7 @@ func parsePoetryLock(path string, data []byte) (*lockfile, error) {
 			continue
 		}
 		if p.Name != "" {
-			where = fmt.Sprintf("package %q", npmTruncate(p.Name, 100))
+			where = fmt.Sprintf("package %q", truncate(p.Name, 100))
 		}
 		if !pyNameRE.MatchString(p.Name) {
 			warn("%s: not a valid package name; skipped", where)
@@ -474,7 +474,7 @@ func parsePoetryLock(path string, data []byte) (*lockfile, error) {
 		switch p.Source.Type {
 		case "", "legacy":
 		default:
-			warn("%s: from a %s source, not a PyPI release; kept without a version", where, npmTruncate(p.Source.Type, 50))
+			warn("%s: from a %s source, not a PyPI release; kept without a version", where, truncate(p.Source.Type, 50))
 			version = ""
 		}
 		c := pyComponent(p.Name, version, path, "")
