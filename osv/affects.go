@@ -77,10 +77,9 @@ type evaluator interface {
 	// evaluate applies the schema's evaluation algorithm to range r for the
 	// queried version: whether it is affected and, if so, the smallest
 	// fixed version above it in r as written in the record ("" if none).
-	// Errors name the offending event or version.
+	// Errors name the offending event; a queried version that does not
+	// follow the ordering's syntax is a queryError.
 	evaluate(r Range, version string) (affected bool, fixed string, err error)
-	// valid checks that version follows the ordering's syntax.
-	valid(version string) error
 	// less reports whether fixed version a is below fixed version b; both
 	// come from evaluate.
 	less(a, b string) bool
@@ -139,10 +138,11 @@ func (o ordering[V]) compareEvents(a, b event[V]) int {
 	return kindRank[a.kind] - kindRank[b.kind]
 }
 
-func (o ordering[V]) valid(version string) error {
-	_, err := o.parse(version)
-	return err
-}
+// queryError is a queried version that does not follow the syntax of a
+// range's ordering: an error about the version, not about the range.
+type queryError struct{ err error }
+
+func (e queryError) Error() string { return e.err.Error() }
 
 func (o ordering[V]) less(a, b string) bool {
 	x, errx := o.parse(a)
@@ -156,7 +156,7 @@ func (o ordering[V]) less(a, b string) bool {
 func (o ordering[V]) evaluate(r Range, version string) (affected bool, fixed string, err error) {
 	v, err := o.parse(version)
 	if err != nil {
-		return false, "", err
+		return false, "", queryError{err}
 	}
 	events := make([]event[V], 0, len(r.Events))
 	for i, e := range r.Events {
@@ -249,10 +249,10 @@ func (a Affected) evaluate(version string) (affected bool, fixed string, err err
 			}
 			continue
 		}
-		if err := ev.valid(version); err != nil {
-			return false, "", fmt.Errorf("osv: %s %s: %w", a.Package.Ecosystem, a.Package.Name, err)
-		}
 		ok, f, err := ev.evaluate(r, version)
+		if qe, isQuery := err.(queryError); isQuery {
+			return false, "", fmt.Errorf("osv: %s %s: %w", a.Package.Ecosystem, a.Package.Name, qe.err)
+		}
 		if err != nil {
 			return false, "", fmt.Errorf("osv: %s %s: ranges[%d].%w", a.Package.Ecosystem, a.Package.Name, i, err)
 		}
