@@ -13,6 +13,7 @@ import (
 
 	"github.com/package-url/packageurl-go"
 
+	"github.com/hallmark-dev/hallmark/internal/jsonkeys"
 	"github.com/hallmark-dev/hallmark/inventory"
 	"github.com/hallmark-dev/hallmark/osv"
 )
@@ -50,7 +51,8 @@ func Read(data []byte) (*inventory.Inventory, error) {
 
 // checkJSON checks that data is one JSON value, nested at most maxDepth
 // deep, without an object that has two members whose names are equal
-// ignoring case. It runs at json.Valid's speed plus one pass over the
+// ignoring case as encoding/json ignores it (jsonkeys.Fold): both would fill
+// one struct field. It runs at json.Valid's speed plus one pass over the
 // bytes, since documents may be large.
 func checkJSON(data []byte) error {
 	if !json.Valid(data) {
@@ -121,7 +123,7 @@ func checkJSON(data []byte) error {
 				} else {
 					key = string(data[i+1 : end-1])
 				}
-				fold := strings.ToLower(key)
+				fold := jsonkeys.Fold(key)
 				if other, ok := top.keys[fold]; ok {
 					return fmt.Errorf("sbom: %s: members %q and %q have the same name", path(len(stack)-1), other, key)
 				}

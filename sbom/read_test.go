@@ -90,6 +90,7 @@ func TestReadErrors(t *testing.T) {
 		{"both", `{"bomFormat":"CycloneDX","spdxVersion":"SPDX-2.3"}`, "sbom: document has both bomFormat (CycloneDX) and spdxVersion (SPDX)"},
 		{"duplicate", cdx + `"components":[{"purl":"pkg:npm/a@1","purl":"pkg:npm/b@1"}]}`, `sbom: components[0]: members "purl" and "purl" have the same name`},
 		{"duplicate case", cdx + `"components":[{"purl":"pkg:npm/a@1","PURL":"pkg:npm/b@1"}]}`, `sbom: components[0]: members "purl" and "PURL" have the same name`},
+		{"duplicate long s", cdx + `"components":[{"name":"a","scope":"required","\u017fcope":"excluded"}]}`, `sbom: components[0]: members "scope" and "ſcope" have the same name`},
 		{"deep", strings.Repeat(`{"a":`, 100) + `1` + strings.Repeat(`}`, 100), "sbom: a" + strings.Repeat(".a", 63) + ": nested more than 64 deep"},
 		{"bomFormat", `{"bomFormat":"SPDX","specVersion":"1.6"}`, `sbom: bomFormat: "SPDX", want "CycloneDX"`},
 		{"bomFormat type", `{"bomFormat":1}`, "sbom: document.bomFormat: a JSON number where the schema wants a string"},
