@@ -579,20 +579,7 @@ func (cs npmComponents) add(c Component) {
 		cs[c.PURL] = &c
 		return
 	}
-	if scopeRank(c.Scope) > scopeRank(old.Scope) {
-		old.Scope = c.Scope
-	}
-	old.Licenses = append(old.Licenses, c.Licenses...)
-	old.Locations = append(old.Locations, c.Locations...)
-	old.DependsOn = append(old.DependsOn, c.DependsOn...)
-	for k, v := range c.Hashes {
-		if old.Hashes == nil {
-			old.Hashes = make(map[string]string)
-		}
-		if _, dup := old.Hashes[k]; !dup {
-			old.Hashes[k] = v
-		}
-	}
+	mergeComponent(old, c)
 }
 
 // list returns the components sorted by PURL, with their lists sorted and

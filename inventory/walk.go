@@ -575,12 +575,18 @@ func (b *builder) add(c Component) {
 		b.components[c.PURL] = &c
 		return
 	}
+	mergeComponent(old, c)
+}
+
+// mergeComponent merges c into old, a component with the same PURL: Scope
+// the strongest, Locations, Licenses and DependsOn appended (the caller
+// sorts them), Hashes united with old's value kept for an algorithm both
+// have.
+func mergeComponent(old *Component, c Component) {
 	old.Scope = strongerScope(old.Scope, c.Scope)
 	old.Locations = append(old.Locations, c.Locations...)
 	old.Licenses = append(old.Licenses, c.Licenses...)
-	if c.DependsOn != nil {
-		old.DependsOn = append(old.DependsOn, c.DependsOn...)
-	}
+	old.DependsOn = append(old.DependsOn, c.DependsOn...)
 	for k, v := range c.Hashes {
 		if old.Hashes == nil {
 			old.Hashes = make(map[string]string)
