@@ -444,30 +444,24 @@ func lookup(ctx context.Context, db *vulndb.DB, c *inventory.Component, defaultF
 	}
 	version, hadV := queryVersion(c)
 	for _, g := range groups {
-		affected := false
 		var unknownErr error
-		var from []*osv.Record
+		var from []*osv.Record // the records that affect c
 		for _, r := range g.Records {
-			hit := false
 			for _, a := range r.Affected {
 				if a.Package.Ecosystem != eco || a.Package.Name != c.Name {
 					continue
 				}
 				ok, err := a.Affects(version)
 				if ok {
-					hit = true
+					from = append(from, r)
 					break
 				}
 				if err != nil && unknownErr == nil {
 					unknownErr = fmt.Errorf("%s: %w", r.ID, err)
 				}
 			}
-			if hit {
-				affected = true
-				from = append(from, r)
-			}
 		}
-		if !affected {
+		if len(from) == 0 {
 			switch {
 			case unknownErr == nil, errors.Is(unknownErr, osv.ErrGitRange):
 			case errors.Is(unknownErr, osv.ErrUnsupportedEcosystem):
