@@ -660,10 +660,7 @@ func walk(dec *json.Decoder, path string, isMap bool, depth int) error {
 			if err != nil {
 				return err
 			}
-			key, ok := tok.(string)
-			if !ok { // encoding/json returns object keys as strings
-				return fmt.Errorf("%s: object key is not a string", pathOrTop(path))
-			}
+			key, _ := tok.(string) // encoding/json returns object keys as strings
 			keyPath := key
 			if path != "" {
 				keyPath = path + "." + key
