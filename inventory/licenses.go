@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"runtime"
 	"sync"
 
@@ -45,10 +44,10 @@ func addLicenses(ctx context.Context, inv *Inventory, subjectDir string, opts Op
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if _, err := os.Stat(t.dir); errors.Is(err, fs.ErrNotExist) {
-				return
-			}
 			ids, err := license.Dir(t.dir)
+			if errors.Is(err, fs.ErrNotExist) {
+				return // not in the cache
+			}
 			if err != nil {
 				loc := ""
 				if len(t.c.Locations) > 0 {
