@@ -401,10 +401,12 @@ func Summarize(d Data, now time.Time, expiringWithin time.Duration) Summary {
 	// Findings.
 	sev := map[string]int{}
 	sla := map[string]int{}
+	openByKey := map[findingKey]int{} // for the lapsed exceptions below
 	for _, f := range d.Findings {
 		if !openFinding(f) {
 			continue
 		}
+		openByKey[findingKey{f.Project, f.ID, f.Package}]++
 		sev[strings.ToLower(f.Severity)]++
 		if !f.Due.IsZero() && !f.Due.After(now) {
 			s.PastSLA = append(s.PastSLA, Overdue{Finding: f, DaysLate: int((now.Unix() - f.Due.Unix()) / 86400)})
@@ -430,12 +432,6 @@ func Summarize(d Data, now time.Time, expiringWithin time.Duration) Summary {
 	for _, a := range d.Unverified {
 		s.Attention = append(s.Attention, Alert{Level: Red, Kind: AlertUnverified, Subject: a.Digest,
 			Message: fmt.Sprintf("artifact %q of project %q (%s) was signed without a pass verdict", a.Name, a.Project, a.Digest)})
-	}
-	openByKey := map[findingKey]int{}
-	for _, f := range d.Findings {
-		if openFinding(f) {
-			openByKey[findingKey{f.Project, f.ID, f.Package}]++
-		}
 	}
 	for _, e := range d.Exceptions {
 		lapsed := e.Status == "revoked" || e.Status == "expired" ||
