@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 )
 
 // HTML writes the report as one self-contained HTML file: inline CSS, no
@@ -24,7 +25,7 @@ func HTML(w io.Writer, d Data, s Summary) error {
 		Expiring:      days(s.ExpiringWithinSeconds),
 	}
 	bw := bufio.NewWriter(w)
-	if err := htmlTemplate.Execute(bw, v); err != nil {
+	if err := htmlTemplate().Execute(bw, v); err != nil {
 		return fmt.Errorf("report: html: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
@@ -57,23 +58,27 @@ func capRows[T any](rows []T) capped {
 	return capped{rows, 0}
 }
 
-var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"day":      day,
-	"stamp":    stamp,
-	"join":     func(s []string) string { return strings.Join(s, ", ") },
-	"findings": findingsCell,
-	"upper":    strings.ToUpper,
-	"builds":   capRows[Build],
-	"excs":     capRows[Exception],
-	"weeks":    capRows[Week],
-	"projects": capRows[ProjectVerdicts],
-	"counts":   capRows[Count],
-	"overdue":  capRows[Overdue],
-	"keys":     capRows[KeyUse],
-	"arts":     capRows[Artifact],
-	"changes":  capRows[PolicyChange],
-	"alerts":   capRows[Alert],
-}).Parse(htmlSource))
+// htmlTemplate is parsed on first use, not at the start-up of every
+// program that imports the package.
+var htmlTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"day":      day,
+		"stamp":    stamp,
+		"join":     func(s []string) string { return strings.Join(s, ", ") },
+		"findings": findingsCell,
+		"upper":    strings.ToUpper,
+		"builds":   capRows[Build],
+		"excs":     capRows[Exception],
+		"weeks":    capRows[Week],
+		"projects": capRows[ProjectVerdicts],
+		"counts":   capRows[Count],
+		"overdue":  capRows[Overdue],
+		"keys":     capRows[KeyUse],
+		"arts":     capRows[Artifact],
+		"changes":  capRows[PolicyChange],
+		"alerts":   capRows[Alert],
+	}).Parse(htmlSource))
+})
 
 const htmlSource = `<!DOCTYPE html>
 <html lang="en">
