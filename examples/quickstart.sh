@@ -49,8 +49,10 @@ trap 'kill $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do
   addr=$(sed -n 's/.*"msg":"serving","addr":"\([^"]*\)".*/\1/p' serve.log)
   [ -n "$addr" ] && break
+  kill -0 $server_pid 2>/dev/null || break
   sleep 0.1
 done
+[ -n "$addr" ] || { echo "quickstart: hallmark serve did not start:" >&2; cat serve.log >&2; exit 1; }
 echo "release build" > app.bin
 HALLMARK_SERVER="http://$addr" HALLMARK_TOKEN=$(cat ci.token) hallmark sign --certificate app.bin
 hallmark verify --trusted-root trusted_root.json \
