@@ -132,7 +132,8 @@ func applyReplace(reps []*modfile.Replace, mod module.Version) (module.Version, 
 
 // parseGoSum reads a go.sum: each non-blank line is "path version h1:hash"
 // where version may end in "/go.mod" and hash is the standard base64 of 32
-// bytes. A line that is not of this form becomes a Warning and is skipped.
+// bytes. A line that is not of this form becomes a Warning (up to
+// npmMaxWarnings of them) and is skipped.
 func parseGoSum(rel string, data []byte) (map[module.Version]bool, []Warning) {
 	sums := make(map[module.Version]bool)
 	var ws []Warning
@@ -143,7 +144,7 @@ func parseGoSum(rel string, data []byte) (map[module.Version]bool, []Warning) {
 		}
 		f := strings.Fields(s)
 		if len(f) != 3 || !validGoSumHash(f[2]) {
-			ws = append(ws, Warning{Path: rel, Line: i + 1, Msg: fmt.Sprintf("malformed go.sum line %q", truncate(s, 200))})
+			ws = appendWarning(ws, Warning{Path: rel, Line: i + 1, Msg: fmt.Sprintf("malformed go.sum line %q", truncate(s, 200))})
 			continue
 		}
 		sums[module.Version{Path: f[0], Version: f[1]}] = true

@@ -185,6 +185,18 @@ func TestGoSumParse(t *testing.T) {
 	}
 }
 
+// TestGoSumWarningsBounded: a go.sum of garbage lines gives at most
+// npmMaxWarnings warnings and one saying the rest are not shown.
+func TestGoSumWarningsBounded(t *testing.T) {
+	_, ws := parseGoSum("go.sum", []byte(strings.Repeat("bad\n", 3*npmMaxWarnings)))
+	if len(ws) != npmMaxWarnings+1 {
+		t.Fatalf("%d warnings, want %d", len(ws), npmMaxWarnings+1)
+	}
+	if last := ws[len(ws)-1]; !strings.Contains(last.Msg, "the rest are not shown") {
+		t.Errorf("last warning %q, want one saying the rest are not shown", last.Msg)
+	}
+}
+
 func TestGoPURL(t *testing.T) {
 	for _, tc := range []struct{ path, version, want string }{
 		{"github.com/gorilla/mux", "v1.8.0", "pkg:golang/github.com/gorilla/mux@v1.8.0"},

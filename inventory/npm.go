@@ -557,12 +557,19 @@ const npmMaxWarnings = 1000
 // npmWarn adds w to lf's warnings, up to npmMaxWarnings. The npm, Python
 // and Cargo parsers share it.
 func npmWarn(lf *lockfile, w Warning) {
-	switch n := len(lf.warnings); {
+	lf.warnings = appendWarning(lf.warnings, w)
+}
+
+// appendWarning appends w to the warnings ws of one file, up to
+// npmMaxWarnings; the one after those says that the rest are not shown.
+func appendWarning(ws []Warning, w Warning) []Warning {
+	switch n := len(ws); {
 	case n < npmMaxWarnings:
-		lf.warnings = append(lf.warnings, w)
+		ws = append(ws, w)
 	case n == npmMaxWarnings:
-		lf.warnings = append(lf.warnings, Warning{Path: w.Path, Msg: fmt.Sprintf("over %d warnings; the rest are not shown", npmMaxWarnings)})
+		ws = append(ws, Warning{Path: w.Path, Msg: fmt.Sprintf("over %d warnings; the rest are not shown", npmMaxWarnings)})
 	}
+	return ws
 }
 
 // npmComponents collects the components of one lockfile by PURL, merging
