@@ -142,8 +142,14 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 		}
 		return res, nil
 	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		// Nothing on the status pipe: the child never got to Init's report,
+		// most often because the program's main does not call Init.
+		return nil, fmt.Errorf("sandbox: child ended without a status (%v): does main call sandbox.Init first?", st)
+	}
 	var rep status
-	if err := json.Unmarshal(bytes.TrimSpace(raw), &rep); err != nil {
+	if err := json.Unmarshal(raw, &rep); err != nil {
 		return nil, fmt.Errorf("sandbox: child ended without a status (%v): %w", st, err)
 	}
 	if rep.Error != "" {
