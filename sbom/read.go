@@ -29,15 +29,17 @@ func Read(data []byte) (*inventory.Inventory, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("sbom: document is %d bytes, more than the %d allowed", len(data), MaxSize)
 	}
-	if err := checkJSON(data); err != nil {
+	top, err := checkJSON(data)
+	if err != nil {
 		return nil, err
 	}
-	var head map[string]json.RawMessage
-	if err := json.Unmarshal(data, &head); err != nil || head == nil {
+	if top == nil {
 		return nil, errors.New("sbom: document is not a JSON object")
 	}
-	_, cdx := head["bomFormat"]
-	_, spdx := head["spdxVersion"]
+	// Names in top differ in their Fold, so a name is there in its exact
+	// case if its Fold maps to it.
+	cdx := top[jsonkeys.Fold("bomFormat")] == "bomFormat"
+	spdx := top[jsonkeys.Fold("spdxVersion")] == "spdxVersion"
 	switch {
 	case cdx && spdx:
 		return nil, errors.New("sbom: document has both bomFormat (CycloneDX) and spdxVersion (SPDX)")
@@ -53,19 +55,20 @@ func Read(data []byte) (*inventory.Inventory, error) {
 // deep, without an object that has two members whose names are equal
 // ignoring case as encoding/json ignores it (jsonkeys.Fold): both would fill
 // one struct field. It runs at json.Valid's speed plus one pass over the
-// bytes, since documents may be large.
-func checkJSON(data []byte) error {
+// bytes, since documents may be large. It returns the member names of the
+// top-level object, keyed by their Fold, or nil if data is not an object.
+func checkJSON(data []byte) (root map[string]string, _ error) {
 	if !json.Valid(data) {
 		var v any
 		err := json.Unmarshal(data, &v)
 		var se *json.SyntaxError
 		switch {
 		case len(bytes.TrimSpace(data)) == 0 || err != nil && strings.Contains(err.Error(), "unexpected end of JSON input"):
-			return errors.New("sbom: document is empty or truncated")
+			return nil, errors.New("sbom: document is empty or truncated")
 		case errors.As(err, &se):
-			return fmt.Errorf("sbom: byte %d: %w", se.Offset, err)
+			return nil, fmt.Errorf("sbom: byte %d: %w", se.Offset, err)
 		}
-		return fmt.Errorf("sbom: not JSON: %v", err)
+		return nil, fmt.Errorf("sbom: not JSON: %v", err)
 	}
 	// data is valid JSON from here on.
 	type frame struct {
@@ -91,9 +94,14 @@ func checkJSON(data []byte) error {
 		switch c := data[i]; c {
 		case '{', '[':
 			if len(stack) >= maxDepth {
-				return fmt.Errorf("sbom: %s: nested more than %d deep", path(len(stack)), maxDepth)
+				return nil, fmt.Errorf("sbom: %s: nested more than %d deep", path(len(stack)), maxDepth)
 			}
-			stack = append(stack, &frame{obj: c == '{', expectKey: c == '{'})
+			f := &frame{obj: c == '{', expectKey: c == '{'}
+			if f.obj && len(stack) == 0 { // the top-level value: data is one
+				f.keys = map[string]string{}
+				root = f.keys
+			}
+			stack = append(stack, f)
 			i++
 		case '}', ']':
 			stack = stack[:len(stack)-1]
@@ -125,7 +133,7 @@ func checkJSON(data []byte) error {
 				}
 				fold := jsonkeys.Fold(key)
 				if other, ok := top.keys[fold]; ok {
-					return fmt.Errorf("sbom: %s: members %q and %q have the same name", path(len(stack)-1), other, key)
+					return nil, fmt.Errorf("sbom: %s: members %q and %q have the same name", path(len(stack)-1), other, key)
 				}
 				if top.keys == nil {
 					top.keys = map[string]string{}
@@ -138,7 +146,7 @@ func checkJSON(data []byte) error {
 			i++
 		}
 	}
-	return nil
+	return root, nil
 }
 
 var identifier = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$-]*$`)

@@ -87,6 +87,8 @@ func TestReadErrors(t *testing.T) {
 		{"syntax", `{"a":}`, "sbom: byte 6: invalid character '}' looking for beginning of value"},
 		{"escaped duplicate", `{"a":1,"\u0041":2}`, `sbom: document: members "a" and "A" have the same name`},
 		{"neither", `{"a":1}`, "sbom: neither a CycloneDX BOM (no bomFormat) nor an SPDX document (no spdxVersion)"},
+		{"neither in exact case", `{"BOMFormat":"CycloneDX","SPDXVersion":"SPDX-2.3"}`, "sbom: neither a CycloneDX BOM (no bomFormat) nor an SPDX document (no spdxVersion)"},
+		{"empty object", `{}`, "sbom: neither a CycloneDX BOM (no bomFormat) nor an SPDX document (no spdxVersion)"},
 		{"both", `{"bomFormat":"CycloneDX","spdxVersion":"SPDX-2.3"}`, "sbom: document has both bomFormat (CycloneDX) and spdxVersion (SPDX)"},
 		{"duplicate", cdx + `"components":[{"purl":"pkg:npm/a@1","purl":"pkg:npm/b@1"}]}`, `sbom: components[0]: members "purl" and "purl" have the same name`},
 		{"duplicate case", cdx + `"components":[{"purl":"pkg:npm/a@1","PURL":"pkg:npm/b@1"}]}`, `sbom: components[0]: members "purl" and "PURL" have the same name`},
