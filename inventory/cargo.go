@@ -137,8 +137,7 @@ func parseCargoLock(path string, data []byte) (*lockfile, error) {
 	}
 	// Resolve dependencies.
 	var local []*cargoPkg
-	directs := make(map[*cargoPkg]bool)    // depended on by a workspace package
-	dependedOn := make(map[*cargoPkg]bool) // likewise, for workspace packages
+	directs := make(map[*cargoPkg]bool) // depended on by a workspace package
 	for _, k := range pkgs {
 		if k.source == "" {
 			local = append(local, k)
@@ -157,14 +156,13 @@ func parseCargoLock(path string, data []byte) (*lockfile, error) {
 			}
 			if isLocal(k) && t != k {
 				directs[t] = true
-				dependedOn[t] = true
 			}
 		}
 	}
 	// The root: the one workspace package no other one depends on.
 	var root *cargoPkg
 	for _, k := range local {
-		if !dependedOn[k] {
+		if !directs[k] {
 			if root != nil {
 				root = nil
 				break
