@@ -138,18 +138,18 @@ func ReadSARIF(r io.Reader, name string) ([]Finding, error) {
 	if len(data) > MaxSARIFSize {
 		return nil, fmt.Errorf("scan: %s: larger than the limit of %d bytes", name, MaxSARIFSize)
 	}
-	if !json.Valid(data) {
-		var v any
-		return nil, fmt.Errorf("scan: %s: invalid JSON: %v", name, json.Unmarshal(data, &v))
-	}
 	var top struct {
 		Version *string           `json:"version"`
 		Runs    []json.RawMessage `json:"runs"`
 	}
-	if bytes.HasPrefix(bytes.TrimSpace(data), []byte("null")) {
+	// json.Unmarshal checks the syntax of the whole log before decoding.
+	var syntax *json.SyntaxError
+	switch err := decodeAt(name, "$", data, &top); {
+	case errors.As(err, &syntax):
+		return nil, fmt.Errorf("scan: %s: invalid JSON: %v", name, syntax)
+	case bytes.HasPrefix(bytes.TrimSpace(data), []byte("null")):
 		return nil, fmt.Errorf("scan: %s: log is null, want object", name)
-	}
-	if err := decodeAt(name, "$", data, &top); err != nil {
+	case err != nil:
 		return nil, err
 	}
 	if top.Version == nil {

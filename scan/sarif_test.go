@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"reflect"
 	"strings"
@@ -172,4 +173,14 @@ func FuzzReadSARIF(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestReadSARIFInvalidJSONText(t *testing.T) {
+	for _, in := range []string{``, `{"version": `, `{"version": "2.1.0"} x`, `[1,]`} {
+		var v any
+		want := "scan: in.sarif: invalid JSON: " + json.Unmarshal([]byte(in), &v).Error()
+		if _, err := ReadSARIF(strings.NewReader(in), "in.sarif"); err == nil || err.Error() != want {
+			t.Errorf("ReadSARIF(%q) error = %v, want %s", in, err, want)
+		}
+	}
 }
