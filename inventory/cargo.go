@@ -7,7 +7,6 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/package-url/packageurl-go"
-	"golang.org/x/mod/semver"
 )
 
 // The sources of crates.io packages in a Cargo.lock: the git index and the
@@ -92,7 +91,7 @@ func parseCargoLock(path string, data []byte) (*lockfile, error) {
 		}
 		where = fmt.Sprintf("package %q %q", p.Name, truncate(p.Version, 100))
 		version := p.Version
-		if !semver.IsValid("v"+version) || strings.Count(strings.SplitN(strings.SplitN(version, "-", 2)[0], "+", 2)[0], ".") != 2 {
+		if !npmIsSemver(version) {
 			warn("%s: version is not a semantic version; kept without a version", where)
 			version = ""
 		}

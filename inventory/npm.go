@@ -454,8 +454,8 @@ func npmValidName(name string) bool {
 }
 
 // npmIsSemver reports whether v is a full semantic version (1.2.3,
-// 1.2.3-rc.1, 1.2.3+build), as npm writes the version of a registry
-// package.
+// 1.2.3-rc.1, 1.2.3+build), as npm and Cargo write the version of a
+// registry package. parseCargoLock uses it too.
 func npmIsSemver(v string) bool {
 	if v == "" || v[0] == 'v' || !semver.IsValid("v"+v) {
 		return false
