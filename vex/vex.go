@@ -524,11 +524,13 @@ func checkText(path, s string, required bool) error {
 // checkID refuses identifiers with spaces or control characters, which no
 // scanner reports and which could not be matched.
 func checkID(path, s string) error {
-	if i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+	if strings.IndexFunc(s, spaceOrControl) >= 0 {
 		return errorf(path, "%q contains a space or control character", s)
 	}
 	return nil
 }
+
+func spaceOrControl(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
 
 // checkIRI requires an absolute IRI without spaces or control characters
 // (the schema's "iri" format).
@@ -539,7 +541,7 @@ func checkIRI(s string) error {
 	if !utf8.ValidString(s) {
 		return errors.New("not valid UTF-8")
 	}
-	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+	if strings.IndexFunc(s, spaceOrControl) >= 0 {
 		return fmt.Errorf("%q contains a space or control character", s)
 	}
 	u, err := url.Parse(s)
