@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -231,6 +232,13 @@ func TestHostInvisible(t *testing.T) {
 	r = sh(t, "cat /etc/passwd; hostname; id -u; ls /proc | grep -c '^[0-9]'", nil)
 	if !strings.HasPrefix(r.stdout, "root:x:0:0:") || !strings.Contains(r.stdout, "\nhallmark\n0\n") {
 		t.Errorf("identity inside: %q", r.stdout)
+	}
+	// /proc is the new PID namespace's: PID 1, sh, ls, grep.
+	f := strings.Fields(r.stdout)
+	if len(f) == 0 {
+		t.Errorf("no output inside")
+	} else if n, err := strconv.Atoi(f[len(f)-1]); err != nil || n > 4 {
+		t.Errorf("processes in /proc inside: %q, want at most 4", r.stdout)
 	}
 }
 
@@ -510,7 +518,7 @@ func TestRefused(t *testing.T) {
 		want string
 	}{
 		{"empty", sandbox.Spec{}, "command is empty"},
-		{"dir", sandbox.Spec{Command: []string{"true"}, Dir: "src"}, "dir"},
+		{"dir", sandbox.Spec{Command: []string{"true"}, Dir: "src"}, `dir "src": not a clean absolute path`},
 		{"target relative", sandbox.Spec{Command: []string{"true"}, Mounts: []sandbox.Mount{{Source: "/usr", Target: "usr"}}}, "mounts[0].target"},
 		{"target unclean", sandbox.Spec{Command: []string{"true"}, Mounts: []sandbox.Mount{{Source: "/usr", Target: "/a/../usr"}}}, "mounts[0].target"},
 		{"target root", sandbox.Spec{Command: []string{"true"}, Mounts: []sandbox.Mount{{Source: "/usr", Target: "/"}}}, "mounts[0].target"},
@@ -519,7 +527,7 @@ func TestRefused(t *testing.T) {
 		{"env", sandbox.Spec{Command: []string{"true"}, Env: map[string]string{"A=B": "c"}}, "env"},
 		{"nul", sandbox.Spec{Command: []string{"true", "a\x00b"}}, "command[1]"},
 		{"path nul", sandbox.Spec{Command: []string{"true"}, Path: "/bin\x00"}, "path: contains a NUL byte"},
-		{"limits", sandbox.Spec{Command: []string{"true"}, Limits: sandbox.Limits{WallTime: -1}}, "limits"},
+		{"limits", sandbox.Spec{Command: []string{"true"}, Limits: sandbox.Limits{WallTime: -1}}, "limits: negative value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := sandbox.Run(context.Background(), tc.s)
