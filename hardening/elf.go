@@ -129,7 +129,7 @@ func checkELF(r *io.SectionReader) (*Report, error) {
 			can.Detail = "no __stack_chk_fail symbol"
 		}
 		fort = Finding{Check: "fortify", Pass: len(chk) > 0, Severity: Low,
-			Detail: "fortified functions: " + joinOr(chk, "")}
+			Detail: "fortified functions: " + strings.Join(chk, ", ")}
 		if len(chk) == 0 {
 			fort.Detail = "no __*_chk symbols"
 		}

@@ -57,7 +57,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 )
 
 // MaxSize is the largest file Check reads.
@@ -259,11 +258,4 @@ func goFindings(g *GoInfo, pie, cgo bool) []Finding {
 func notApplicable(check string) Finding {
 	return Finding{Check: check, Pass: true, Severity: Info,
 		Detail: "not applicable: Go binary without C code (Go has no stack canaries or _FORTIFY_SOURCE by design)"}
-}
-
-func joinOr(s []string, none string) string {
-	if len(s) == 0 {
-		return none
-	}
-	return strings.Join(s, ", ")
 }
