@@ -226,18 +226,15 @@ func spdxPackage(c inventory.Component, hashes []hash) *spdxPackageOut {
 	if c.PURL != "" {
 		p.ExternalRefs = []spdxExternalRef{{"PACKAGE-MANAGER", "purl", c.PURL}}
 	}
-	var scope []string
-	if c.Scope != "" {
-		scope = []string{string(c.Scope)}
-	}
-	p.Comment = comment(scope, c.Licenses, c.Locations)
+	p.Comment = comment(string(c.Scope), c.Licenses, c.Locations)
 	return p
 }
 
 // comment holds what SPDX has no field for, one "hallmark:<key>=<quoted>"
 // line per value. Licenses are listed only when there are several, since
-// licenseDeclared then joins them into one expression.
-func comment(scope, licenses, locations []string) string {
+// licenseDeclared then joins them into one expression; scope "" is left
+// out.
+func comment(scope string, licenses, locations []string) string {
 	var lines []string
 	if len(licenses) > 1 {
 		for _, l := range licenses {
@@ -247,8 +244,8 @@ func comment(scope, licenses, locations []string) string {
 	for _, l := range locations {
 		lines = append(lines, commentLine(propLocation, l))
 	}
-	for _, s := range scope {
-		lines = append(lines, commentLine(propScope, s))
+	if scope != "" {
+		lines = append(lines, commentLine(propScope, scope))
 	}
 	return strings.Join(lines, "\n")
 }
