@@ -1,5 +1,5 @@
 // Package sandbox runs one build step in its own set of Linux namespaces:
-// what `hallmark build` uses for every step of a build spec.
+// meant to run each step of a build spec (`hallmark build` does not use it yet).
 //
 // # How a step runs
 //
