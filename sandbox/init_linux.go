@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -168,11 +169,38 @@ func child() (status, error) {
 		if p != pid {
 			continue
 		}
+		st := status{Exit: ws.ExitStatus(), Leftover: leftover()}
 		if ws.Signaled() {
-			return status{Exit: -1, Signal: int(ws.Signal())}, nil
+			st.Exit, st.Signal = -1, int(ws.Signal())
 		}
-		return status{Exit: ws.ExitStatus()}, nil
+		return st, nil
 	}
+}
+
+// leftover reaps the processes of the namespace that have already ended and
+// counts those still running besides PID 1: what the step left behind.
+func leftover() int {
+	for {
+		var ws syscall.WaitStatus
+		p, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || p <= 0 {
+			break
+		}
+	}
+	es, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range es {
+		if id, err := strconv.Atoi(e.Name()); err == nil && id != 1 {
+			n++
+		}
+	}
+	return n
 }
 
 func devNull() uintptr {

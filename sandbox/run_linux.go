@@ -156,6 +156,7 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 		return nil, fmt.Errorf("sandbox: %s", rep.Error)
 	}
 	res.ExitCode = rep.Exit
+	res.Leftover = rep.Leftover
 	if rep.Signal != 0 {
 		sig := syscall.Signal(rep.Signal)
 		res.ExitCode, res.Signal = -1, signalName(sig)

@@ -1,5 +1,5 @@
 // Package sandbox runs one build step in its own set of Linux namespaces:
-// meant to run each step of a build spec (`hallmark build` does not use it yet).
+// package builder runs each step of a build spec in one.
 //
 // # How a step runs
 //
@@ -36,7 +36,9 @@
 //
 // When the step exits, or the wall time runs out, or ctx is done, PID 1 ends
 // and the kernel kills every other process of the PID namespace: no
-// background process outlives its step. The mount namespace, its tmpfs root
+// background process outlives its step. Before that, PID 1 counts the
+// processes still running besides itself (Result.Leftover), so that a caller
+// can fail a step that left work behind. The mount namespace, its tmpfs root
 // and /tmp, and the network namespace go with it.
 //
 // Inside, the step runs as uid 0 and gid 0 of its own user namespace, which
@@ -162,6 +164,11 @@ type Result struct {
 	// Killed says why the sandbox stopped the step: "wall-time", "canceled",
 	// "cpu-time" (SIGXCPU), "file-size" (SIGXFSZ); empty otherwise.
 	Killed string
+	// Leftover counts the processes the step left running when its own
+	// process ended (a "cmd &" never waited for). The sandbox kills them
+	// with the namespace; a caller that wants steps to clean up after
+	// themselves treats a count above 0 as a failure.
+	Leftover int
 }
 
 // Umask is the file mode creation mask of every step.
@@ -204,9 +211,10 @@ const nprocSlack = 16
 
 // status is what the child reports on fd 4.
 type status struct {
-	Exit   int    `json:"exit"`
-	Signal int    `json:"signal"`
-	Error  string `json:"error,omitempty"`
+	Exit     int    `json:"exit"`
+	Signal   int    `json:"signal"`
+	Leftover int    `json:"leftover,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // Env returns the environment a step of s starts with, sorted.

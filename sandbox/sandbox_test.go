@@ -330,6 +330,12 @@ func TestBackgroundKilled(t *testing.T) {
 	if r.res.ExitCode != 0 || r.stdout != "started\n" {
 		t.Fatalf("exit %d %q %q", r.res.ExitCode, r.stdout, r.stderr)
 	}
+	if r.res.Leftover != 2 {
+		t.Errorf("Leftover = %d, want the 2 background sleeps", r.res.Leftover)
+	}
+	if r := sh(t, "sleep 0.01 & wait; echo done", nil); r.res.Leftover != 0 {
+		t.Errorf("a step that waits for its children: Leftover = %d, want 0", r.res.Leftover)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		n := countProcs(t, "sleep\x00"+marker)
