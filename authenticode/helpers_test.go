@@ -86,6 +86,7 @@ func goPE(t testing.TB, goarch string) string {
 // testPKI is a code-signing CA and a TSA.
 type testPKI struct {
 	root, tsaRoot *x509.Certificate
+	interKey      crypto.Signer
 	signer        *Signer
 	tsa           *tsa.Authority
 	dir           string // root.pem, tsa-root.pem
@@ -157,7 +158,7 @@ func newPKI(t testing.TB, keyType string, ts bool) *testPKI {
 	leaf := mustCert(t, &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{Organization: []string{"Hallmark Test"}, CommonName: "Hallmark Test Signer"},
 		NotBefore: notBefore, NotAfter: notAfter, KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}, BasicConstraintsValid: true}, inter, key.Public(), interKey)
-	p := &testPKI{root: root, signer: &Signer{Key: key, Chain: []*x509.Certificate{leaf, inter}, ProgramName: "hello", MoreInfoURL: "https://example.com/"}, dir: t.TempDir()}
+	p := &testPKI{root: root, signer: &Signer{Key: key, Chain: []*x509.Certificate{leaf, inter}, ProgramName: "hello", MoreInfoURL: "https://example.com/"}, dir: t.TempDir(), interKey: interKey}
 
 	tsaKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	chain, _, err := tsa.NewChain(tsaKey, "Hallmark Test", notBefore, notAfter)

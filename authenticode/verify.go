@@ -61,7 +61,9 @@ var hashes = map[string]crypto.Hash{oidSHA1.String(): crypto.SHA1, oidSHA256.Str
 	oidSHA384.String(): crypto.SHA384, oidSHA512.String(): crypto.SHA512}
 
 // Inspect parses the PE file and its signature and computes the file's
-// digest. It checks nothing a signature promises: see Verify for that.
+// digest. It checks nothing a signature promises (see Verify for that),
+// except the signature of an RFC 3161 timestamp, which its parser checks: a
+// bad one fails with ErrInvalid.
 func Inspect(r io.ReaderAt, size int64) (*Signature, error) {
 	sig, _, err := inspect(r, size)
 	return sig, err
@@ -100,9 +102,9 @@ func inspect(r io.ReaderAt, size int64) (*Signature, *parsed, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("authenticode: signature: timestamp: %w", err)
 		}
-		ts, err := timestamp.Parse(p.token)
+		ts, err := timestamp.Parse(p.token) // checks the token's signature
 		if err != nil {
-			return nil, nil, fmt.Errorf("authenticode: signature: timestamp: %w", err)
+			return nil, nil, fmt.Errorf("%w: timestamp: %v", ErrInvalid, err)
 		}
 		sig.Timestamp = &Timestamp{Time: ts.Time, Serial: ts.SerialNumber, Policy: ts.Policy, TSA: p7.GetOnlySigner()}
 	}
