@@ -1,0 +1,232 @@
+package repro
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+const (
+	maxHunks     = 4   // hunks shown per text diff
+	maxDiffLines = 120 // lines shown per text diff
+	context3     = 3   // lines of context around a change
+	maxLCS       = 4e6 // largest middle (lines × lines) diffed exactly
+	maxLineShown = 200 // longest diff line shown
+)
+
+// explainText puts a bounded unified diff of a and b in e. It returns false
+// when the files are too large to read.
+func explainText(e *expl, a, b blob, opts Options) bool {
+	if a.Size() > opts.MaxText || b.Size() > opts.MaxText {
+		e.detail("text over %d bytes: no line diff", opts.MaxText)
+		return false
+	}
+	da, db := make([]byte, a.Size()), make([]byte, b.Size())
+	if n, err := a.ReadAt(da, 0); n != len(da) {
+		e.detail("text: want: %v", err)
+		return false
+	}
+	if n, err := b.ReadAt(db, 0); n != len(db) {
+		e.detail("text: got: %v", err)
+		return false
+	}
+	e.setDiff(unified(string(da), string(db)))
+	return true
+}
+
+type op struct {
+	kind byte // ' ', '-', '+'
+	a, b int  // line numbers (0-based) in a and b at this op
+	line string
+}
+
+// lineDiff returns the edit script from a to b. Common leading and trailing
+// lines are trimmed; the middle is diffed by longest common subsequence
+// when small enough, and otherwise shown as replaced whole.
+func lineDiff(a, b []string) []op {
+	pre := 0
+	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
+		pre++
+	}
+	suf := 0
+	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
+		suf++
+	}
+	ma, mb := a[pre:len(a)-suf], b[pre:len(b)-suf]
+	var ops []op
+	for i := 0; i < pre; i++ {
+		ops = append(ops, op{' ', i, i, a[i]})
+	}
+	if float64(len(ma))*float64(len(mb)) <= maxLCS {
+		n, m := len(ma), len(mb)
+		// t[i][j]: length of the LCS of ma[i:] and mb[j:].
+		t := make([][]int32, n+1)
+		for i := range t {
+			t[i] = make([]int32, m+1)
+		}
+		for i := n - 1; i >= 0; i-- {
+			for j := m - 1; j >= 0; j-- {
+				if ma[i] == mb[j] {
+					t[i][j] = t[i+1][j+1] + 1
+				} else {
+					t[i][j] = max(t[i+1][j], t[i][j+1])
+				}
+			}
+		}
+		i, j := 0, 0
+		for i < n || j < m {
+			switch {
+			case i < n && j < m && ma[i] == mb[j]:
+				ops = append(ops, op{' ', pre + i, pre + j, ma[i]})
+				i++
+				j++
+			case j < m && (i == n || t[i][j+1] >= t[i+1][j]):
+				ops = append(ops, op{'+', pre + i, pre + j, mb[j]})
+				j++
+			default:
+				ops = append(ops, op{'-', pre + i, pre + j, ma[i]})
+				i++
+			}
+		}
+	} else {
+		for i, l := range ma {
+			ops = append(ops, op{'-', pre + i, pre, l})
+		}
+		for j, l := range mb {
+			ops = append(ops, op{'+', pre + len(ma), pre + j, l})
+		}
+	}
+	for k := 0; k < suf; k++ {
+		ops = append(ops, op{' ', len(a) - suf + k, len(b) - suf + k, a[len(a)-suf+k]})
+	}
+	return ops
+}
+
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	l := strings.SplitAfter(s, "\n")
+	if l[len(l)-1] == "" {
+		l = l[:len(l)-1]
+	}
+	return l
+}
+
+// unified renders the first hunks of the diff from a to b.
+func unified(a, b string) string {
+	ops := lineDiff(splitLines(a), splitLines(b))
+	var out strings.Builder
+	out.WriteString("--- want\n+++ got\n")
+	hunks, lines := 0, 0
+	for i := 0; i < len(ops); {
+		if ops[i].kind == ' ' {
+			i++
+			continue
+		}
+		if hunks == maxHunks || lines >= maxDiffLines {
+			rest := 0
+			for ; i < len(ops); i++ {
+				if ops[i].kind != ' ' {
+					rest++
+				}
+			}
+			fmt.Fprintf(&out, "... %d more changed lines not shown\n", rest)
+			break
+		}
+		start := max(i-context3, 0)
+		end := i // one past the last op of the hunk
+		for j := i; j < len(ops); j++ {
+			if ops[j].kind != ' ' {
+				end = j + 1
+			} else if j-end >= 2*context3 {
+				break
+			}
+		}
+		stop := min(end+context3, len(ops))
+		var na, nb int
+		for _, o := range ops[start:stop] {
+			if o.kind != '+' {
+				na++
+			}
+			if o.kind != '-' {
+				nb++
+			}
+		}
+		fmt.Fprintf(&out, "@@ -%d,%d +%d,%d @@\n", ops[start].a+1, na, ops[start].b+1, nb)
+		for _, o := range ops[start:stop] {
+			if lines >= maxDiffLines {
+				out.WriteString("...\n")
+				break
+			}
+			l := strings.TrimSuffix(o.line, "\n")
+			if len(l) > maxLineShown {
+				l = l[:maxLineShown] + "..."
+			}
+			fmt.Fprintf(&out, "%c%s\n", o.kind, l)
+			if !strings.HasSuffix(o.line, "\n") {
+				out.WriteString("\\ No newline at end of file\n")
+			}
+			lines++
+		}
+		hunks++
+		i = stop
+	}
+	return out.String()
+}
+
+// limitedWriter keeps the first n bytes written and drops the rest.
+type limitedWriter struct {
+	buf       bytes.Buffer
+	n         int
+	truncated bool
+}
+
+func (w *limitedWriter) Write(p []byte) (int, error) {
+	if room := w.n - w.buf.Len(); len(p) > room {
+		w.buf.Write(p[:max(room, 0)])
+		w.truncated = true
+		return len(p), nil
+	}
+	return w.buf.Write(p)
+}
+
+// runDiffoscope runs diffoscope on two files with a timeout and returns its
+// text report, cut at opts.MaxDiffoscope bytes.
+func runDiffoscope(ctx context.Context, want, got string, opts Options) (string, error) {
+	bin, err := exec.LookPath("diffoscope")
+	if err != nil {
+		return "", errors.New("diffoscope: not on PATH: built-in explanation only")
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.DiffoscopeTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--text", "-", "--no-progress",
+		"--max-text-report-size", fmt.Sprint(opts.MaxDiffoscope), "--", want, got)
+	out := &limitedWriter{n: opts.MaxDiffoscope}
+	errOut := &limitedWriter{n: 2048}
+	cmd.Stdout, cmd.Stderr = out, errOut
+	cmd.WaitDelay = 5 * time.Second
+	err = cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		return "", fmt.Errorf("diffoscope: stopped after %s: built-in explanation only", opts.DiffoscopeTimeout)
+	case err == nil:
+		return "", errors.New("diffoscope: found no differences")
+	case errors.As(err, &exit) && exit.ExitCode() == 1:
+		s := out.buf.String()
+		if out.truncated {
+			s += "\n[diffoscope output truncated]\n"
+		}
+		return s, nil
+	}
+	msg := strings.TrimSpace(errOut.buf.String())
+	if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
+		msg = msg[i+1:]
+	}
+	return "", fmt.Errorf("diffoscope: %v: %s: built-in explanation only", err, msg)
+}
