@@ -347,7 +347,7 @@ func (w *walker) tar(r io.Reader, parts []string, depth int) error {
 // else as one member.
 func (w *walker) compressed(kind string, r io.Reader, parts []string, depth int) error {
 	var dr io.Reader
-	inner := strings.TrimSuffix(path.Base(parts[len(parts)-1]), path.Ext(parts[len(parts)-1]))
+	inner := innerName(parts[len(parts)-1])
 	switch kind {
 	case "gzip":
 		gz, err := gzip.NewReader(r)
@@ -369,9 +369,6 @@ func (w *walker) compressed(kind string, r io.Reader, parts []string, depth int)
 	}
 	if isTar(head) {
 		return w.tar(br, parts, depth)
-	}
-	if inner == "" || strings.HasPrefix(path.Base(parts[len(parts)-1]), ".") {
-		inner = "-"
 	}
 	return w.member(br, with(parts, inner), depth)
 }
@@ -420,4 +417,17 @@ func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.w.budget -= int64(n)
 	return n, err
+}
+
+// innerName names the one member of a compressed file that holds no tar:
+// its name without .gz, .bz2 or .bz, else "-". A gzip header's FNAME field,
+// when set, is used instead.
+func innerName(outer string) string {
+	base := path.Base(outer)
+	for _, ext := range []string{".gz", ".bz2", ".bz"} {
+		if n := strings.TrimSuffix(base, ext); n != base && n != "" {
+			return n
+		}
+	}
+	return "-"
 }
