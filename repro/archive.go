@@ -39,6 +39,14 @@ type member struct {
 	zipComment string
 }
 
+func (m *member) ownerString() string {
+	s := fmt.Sprintf("%d:%d", m.uid, m.gid)
+	if m.owner != ":" {
+		s += " (" + m.owner + ")"
+	}
+	return s
+}
+
 func keyMembers(ms []member) map[string]*member {
 	m, seen := map[string]*member{}, map[string]int{}
 	for i := range ms {
@@ -55,6 +63,9 @@ func keyMembers(ms []member) map[string]*member {
 func readTar(ctx context.Context, r blob) ([]member, error) {
 	tr := tar.NewReader(io.NewSectionReader(r, 0, r.Size()))
 	var ms []member
+	// Sparse members expand to their logical size; bound the bytes hashed
+	// by what a plain archive of this size could hold.
+	budget := 2*r.Size() + 1<<20
 	for len(ms) < maxMembers {
 		if err := ctx.Err(); err != nil {
 			return ms, err
@@ -67,9 +78,12 @@ func readTar(ctx context.Context, r blob) ([]member, error) {
 			return ms, err
 		}
 		hsum := sha256.New()
-		n, err := io.Copy(hsum, tr)
-		if err != nil {
+		n, err := io.CopyN(hsum, tr, budget+1)
+		if err != nil && err != io.EOF {
 			return ms, fmt.Errorf("member %q: %w", h.Name, err)
+		}
+		if budget -= n; budget < 0 {
+			return ms, fmt.Errorf("member %q: contents expand past %d bytes", h.Name, 2*r.Size()+1<<20)
 		}
 		ms = append(ms, member{
 			name: h.Name, typ: string(rune(h.Typeflag)), mode: h.FileInfo().Mode(), uid: h.Uid, gid: h.Gid,
@@ -200,7 +214,11 @@ func compareMembers(e *expl, la, lb []member) map[string]bool {
 		}
 	}
 	entry := func(m *member) *Entry {
-		return &Entry{Type: "file", Size: m.size, SHA256: strings.TrimPrefix(m.sum, "crc32:"), Mode: m.mode.String()}
+		e := &Entry{Type: "file", Size: m.size, SHA256: m.sum, Mode: m.mode.String()}
+		if crc, ok := strings.CutPrefix(m.sum, "crc32:"); ok {
+			e.SHA256, e.CRC32 = "", crc
+		}
+		return e
 	}
 	for _, m := range la {
 		if kb[m.key] == nil {
@@ -231,8 +249,8 @@ func compareMembers(e *expl, la, lb []member) map[string]bool {
 			break
 		}
 	}
-	var nMtime, nOwner, nMode int
-	var exMtime, exOwner, exMode string
+	var nMtime, nOwner, nMode, nExtra int
+	var exMtime, exOwner, exMode, exExtra string
 	for _, k := range oa {
 		x, y := ka[k], kb[k]
 		if !x.mtime.Equal(y.mtime) {
@@ -242,7 +260,7 @@ func compareMembers(e *expl, la, lb []member) map[string]bool {
 		}
 		if x.uid != y.uid || x.gid != y.gid || x.owner != y.owner {
 			if nOwner++; nOwner == 1 {
-				exOwner = fmt.Sprintf("%s: want %d:%d (%s), got %d:%d (%s)", k, x.uid, x.gid, x.owner, y.uid, y.gid, y.owner)
+				exOwner = fmt.Sprintf("%s: want %s, got %s", k, x.ownerString(), y.ownerString())
 			}
 		}
 		if x.mode != y.mode {
@@ -257,7 +275,9 @@ func compareMembers(e *expl, la, lb []member) map[string]bool {
 			e.detail("member %s: compression method differs: want %d, got %d", k, x.zipMethod, y.zipMethod)
 		}
 		if x.zipExtra != y.zipExtra {
-			e.detail("member %s: zip extra fields differ (often extended timestamps or uid/gid)", k)
+			if nExtra++; nExtra == 1 {
+				exExtra = k
+			}
 		}
 		if x.zipComment != y.zipComment {
 			e.detail("member %s: comment differs", k)
@@ -278,6 +298,9 @@ func compareMembers(e *expl, la, lb []member) map[string]bool {
 	if nOwner > 0 {
 		e.detail("%d members' owners differ, e.g. %s", nOwner, exOwner)
 		e.hint(CauseArchiveOwner, "archive member owners differ: pack with fixed owners (tar --owner=0 --group=0 --numeric-owner)")
+	}
+	if nExtra > 0 {
+		e.detail("%d members' zip extra fields differ (often extended timestamps or uid/gid), e.g. %s", nExtra, exExtra)
 	}
 	if nMode > 0 {
 		e.detail("%d members' modes differ, e.g. %s", nMode, exMode)

@@ -73,20 +73,6 @@ func printableAround(r blob, off, n int64) string {
 	return string(buf[lo:hi])
 }
 
-// printableAt reports whether the bytes of r in region g are all printable.
-func printableAt(r blob, g region) bool {
-	buf := make([]byte, g.n)
-	if n, _ := r.ReadAt(buf, g.off); int64(n) != g.n {
-		return false
-	}
-	for _, c := range buf {
-		if !printable(c) {
-			return false
-		}
-	}
-	return true
-}
-
 func printable(c byte) bool { return c >= 0x20 && c < 0x7f || c == '\t' }
 
 // timestampHints looks at the differing regions for times: text forms in
@@ -103,8 +89,9 @@ func timestampHints(e *expl, a, b blob, bd bdiff) {
 	}
 	var hits []found
 	for _, r := range regions {
+		var sa, sb string
 		if r.n <= 64 {
-			sa, sb := printableAround(a, r.off, r.n), printableAround(b, r.off, r.n)
+			sa, sb = printableAround(a, r.off, r.n), printableAround(b, r.off, r.n)
 			if ta, ok := findTime(sa); ok {
 				if tb, ok := findTime(sb); ok && !ta.Equal(tb) {
 					hits = append(hits, found{r.off, r.n, ta, tb})
@@ -112,9 +99,9 @@ func timestampHints(e *expl, a, b blob, bd bdiff) {
 				}
 			}
 		}
-		// Binary words only where the bytes are not text on either side:
-		// four letters decode as a plausible time three times in four.
-		if r.n <= 8 && !printableAt(a, r) && !printableAt(b, r) {
+		// Binary words only where the bytes are not inside text on both
+		// sides: four letters decode as a plausible time three times in four.
+		if r.n <= 8 && (len(sa) < 4 || len(sb) < 4) {
 			if ta, tb, ok := binaryTime(a, b, r); ok {
 				hits = append(hits, found{r.off, r.n, ta, tb})
 			}

@@ -53,7 +53,8 @@
 //	   "path": "bin/hello",               // slash-separated, relative
 //	   "kind": "changed",                 // "missing" (in want only), "extra" (in got only), "changed"
 //	   "what": ["content", "mode"],       // for "changed": content, mode, type, target
-//	   "want": {"type": "file", "size": 1534, "sha256": "<hex>", "mode": "-rwxr-xr-x", "target": ""},
+//	   "want": {"type": "file", "size": 1534, "sha256": "<hex>", "crc32": "<hex, zip members>",
+//	            "mode": "-rwxr-xr-x", "target": "<symlink target>"},
 //	   "got":  {...},
 //	   "format": "elf",                   // elf, pe, macho, tar, zip, gzip, text, binary
 //	   "details": ["section .text ..."],  // one finding per line
@@ -174,6 +175,7 @@ type Entry struct {
 	Type   string `json:"type"` // "file", "symlink", "dir" or "other"
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256,omitempty"` // lowercase hex, regular files
+	CRC32  string `json:"crc32,omitempty"`  // hex, zip members (their SHA-256 is not computed)
 	Mode   string `json:"mode,omitempty"`   // fs.FileMode.String
 	Target string `json:"target,omitempty"` // symlink target
 }
@@ -509,6 +511,9 @@ func (d *FileDiff) text(b *strings.Builder, indent string) {
 			fmt.Fprintf(b, " %d bytes", e.Size)
 			if e.SHA256 != "" {
 				fmt.Fprintf(b, " sha256:%s", e.SHA256)
+			}
+			if e.CRC32 != "" {
+				fmt.Fprintf(b, " crc32:%s", e.CRC32)
 			}
 		}
 		if e.Mode != "" {

@@ -84,13 +84,35 @@ func lineDiff(a, b []string) []op {
 				ops = append(ops, op{' ', pre + i, pre + j, ma[i]})
 				i++
 				j++
-			case j < m && (i == n || t[i][j+1] >= t[i+1][j]):
-				ops = append(ops, op{'+', pre + i, pre + j, mb[j]})
-				j++
-			default:
+			case i < n && (j == m || t[i+1][j] >= t[i][j+1]):
 				ops = append(ops, op{'-', pre + i, pre + j, ma[i]})
 				i++
+			default:
+				ops = append(ops, op{'+', pre + i, pre + j, mb[j]})
+				j++
 			}
+		}
+	} else if len(ma) == len(mb) {
+		// Too large to diff exactly, same number of lines: line them up
+		// by position, which is right for files that differ in place
+		// (a time or a path in a generated file).
+		for i := 0; i < len(ma); {
+			if ma[i] == mb[i] {
+				ops = append(ops, op{' ', pre + i, pre + i, ma[i]})
+				i++
+				continue
+			}
+			k := i
+			for k < len(ma) && ma[k] != mb[k] {
+				k++
+			}
+			for x := i; x < k; x++ {
+				ops = append(ops, op{'-', pre + x, pre + i, ma[x]})
+			}
+			for x := i; x < k; x++ {
+				ops = append(ops, op{'+', pre + k, pre + x, mb[x]})
+			}
+			i = k
 		}
 	} else {
 		for i, l := range ma {
