@@ -210,17 +210,69 @@ const bufSize = 1 << 20
 // stream reads the image once, up to hashEnd, hashing what Authenticode
 // hashes into h. If w is not nil it also writes what it read to w, with the
 // CheckSum field and the certificate table entry zeroed, and returns the
-// checksum accumulator (see checksumAdd) of what it wrote.
+// checksum accumulator (see checksumAdd) of what it wrote. Writing runs in a
+// second goroutine, overlapping the hashing.
 func (m *Image) stream(r io.ReaderAt, h hash.Hash, w io.Writer) (digest []byte, sum uint64, err error) {
+	type chunk struct {
+		p   []byte
+		off int64
+	}
+	const nbuf = 4
+	free := make(chan []byte, nbuf)
+	for range nbuf {
+		free <- make([]byte, bufSize)
+	}
+	var full chan chunk
+	var werr chan error
+	if w != nil {
+		full, werr = make(chan chunk, nbuf), make(chan error, 1)
+		go func() {
+			var err error
+			for c := range full {
+				if err == nil {
+					sum = checksumAdd(sum, c.p)
+					if _, err = w.Write(c.p); err != nil {
+						err = fmt.Errorf("authenticode: writing at 0x%x: %w", c.off, err)
+					}
+				}
+				free <- c.p[:cap(c.p)]
+			}
+			werr <- err
+		}()
+	}
+	rerr := m.read(r, h, free, func(p []byte, off int64) {
+		if full != nil {
+			full <- chunk{p, off}
+		} else {
+			free <- p[:cap(p)]
+		}
+	})
+	if full != nil {
+		close(full)
+		if err := <-werr; rerr == nil {
+			rerr = err
+		}
+	}
+	if rerr != nil {
+		return nil, 0, rerr
+	}
+	return h.Sum(nil), sum, nil
+}
+
+// read reads the image up to hashEnd into buffers from free, zero-padded
+// past the end of the file, zeroes the CheckSum field and the certificate
+// table entry after hashing around them, and hands each buffer to done.
+func (m *Image) read(r io.ReaderAt, h hash.Hash, free chan []byte, done func(p []byte, off int64)) error {
 	end := m.hashEnd()
-	buf := make([]byte, bufSize)
 	skips := [2][2]int64{{m.ChecksumOffset, m.ChecksumOffset + 4}, {m.CertDirOffset, m.CertDirOffset + 8}}
 	for off := int64(0); off < end; {
+		buf := <-free
 		n := min(int64(len(buf)), end-off)
 		p := buf[:n]
 		data := min(n, max(0, m.Size-off)) // the rest is padding
 		if _, err := r.ReadAt(p[:data], off); err != nil {
-			return nil, 0, fmt.Errorf("authenticode: reading at 0x%x: %w", off, err)
+			free <- buf
+			return fmt.Errorf("authenticode: reading at 0x%x: %w", off, err)
 		}
 		clear(p[data:])
 		pos := int64(0)
@@ -231,21 +283,14 @@ func (m *Image) stream(r io.ReaderAt, h hash.Hash, w io.Writer) (digest []byte, 
 			}
 			a, b = max(a, 0), min(b, n)
 			h.Write(p[pos:a])
-			if w != nil {
-				clear(p[a:b])
-			}
+			clear(p[a:b])
 			pos = b
 		}
 		h.Write(p[pos:])
-		if w != nil {
-			sum = checksumAdd(sum, p)
-			if _, err := w.Write(p); err != nil {
-				return nil, 0, fmt.Errorf("authenticode: writing: %w", err)
-			}
-		}
+		done(p, off)
 		off += n
 	}
-	return h.Sum(nil), sum, nil
+	return nil
 }
 
 // checksumAdd adds p, which starts at an 8-byte aligned file offset, to the
