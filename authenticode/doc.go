@@ -28,8 +28,23 @@
 // with zeros to 8 bytes) followed by one WIN_CERTIFICATE (revision 0x0200,
 // type WIN_CERT_TYPE_PKCS_SIGNED_DATA, dwLength including its padding to 8
 // bytes), the data directory entry pointing at it, and the PE checksum
-// recomputed. It writes a temporary file next to the output and renames it
-// on success, so a failure never leaves a partial file.
+// recomputed. It reads the input once, writing the copy in a second
+// goroutine while it hashes, to a temporary file next to the output, and
+// renames that on success, so a failure never leaves a partial file.
+//
+// # Verification
+//
+// Verify reads the one WIN_CERTIFICATE of the table (at most
+// MaxSignatureSize bytes, zero padding after it allowed), decodes the
+// SignedData, and checks: the file's digest equals the signed one (SHA-256
+// only), the contentType and messageDigest attributes, the signer's
+// signature over the attributes, and the signer's chain to the given roots
+// with the code-signing extended key usage, at the time of a valid RFC 3161
+// timestamp if there is one and TSA roots are given, at now otherwise. The
+// timestamp must cover the SignerInfo's signature and chain to the TSA roots
+// with the timeStamping usage. Legacy (PKCS#9) counter-signatures and nested
+// signatures are not read. Inspect decodes the same without trusting
+// anything, for display.
 //
 // # Parsing
 //

@@ -217,10 +217,13 @@ func (m *Image) stream(r io.ReaderAt, h hash.Hash, w io.Writer) (digest []byte, 
 		p   []byte
 		off int64
 	}
-	const nbuf = 4
+	nbuf := 1
+	if w != nil {
+		nbuf = 4
+	}
 	free := make(chan []byte, nbuf)
 	for range nbuf {
-		free <- make([]byte, bufSize)
+		free <- make([]byte, min(bufSize, m.hashEnd())) // both multiples of 8
 	}
 	var full chan chunk
 	var werr chan error
