@@ -181,11 +181,15 @@ func explain(ctx context.Context, e *expl, a, b blob, opts Options, depth int) {
 	}
 	if bd.first >= 0 {
 		e.detail("%s of %d compared differ in %s; first at offset 0x%x", plural(bd.count, "byte"), min(a.Size(), b.Size()), plural(int64(bd.nregions), "region"), bd.first)
-	} else {
-		e.detail("want is a prefix of got, or got of want: they differ from offset 0x%x", min(a.Size(), b.Size()))
+	} else if a.Size() != b.Size() {
+		e.detail("the shorter file is a prefix of the longer: they differ from offset 0x%x", min(a.Size(), b.Size()))
 	}
 	if e.diff == "" {
-		e.setDiff(hexContext(a, b, max(bd.first, 0)))
+		at := bd.first
+		if at < 0 {
+			at = min(a.Size(), b.Size())
+		}
+		e.setDiff(hexContext(a, b, at))
 	}
 	timestampHints(e, a, b, bd)
 	if e.format != "text" || !structured {

@@ -1,6 +1,7 @@
 package repro
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -72,6 +73,13 @@ func printableAround(r blob, off, n int64) string {
 	}
 	return string(buf[lo:hi])
 }
+
+var printableTab = func() (t [256]bool) {
+	for c := range t {
+		t[c] = printable(byte(c))
+	}
+	return t
+}()
 
 func printable(c byte) bool { return c >= 0x20 && c < 0x7f || c == '\t' }
 
@@ -168,7 +176,10 @@ func binaryTime(a, b blob, r region) (time.Time, time.Time, bool) {
 	return time.Time{}, time.Time{}, false
 }
 
-const maxPaths = 50000
+const (
+	maxPaths = 50000     // distinct paths kept per file
+	maxScan  = 256 << 20 // bytes scanned for strings per file
+)
 
 const goBuildIDHint = "Go build ID differs: it hashes the build's inputs and output, so some input differed; build from identical inputs, or drop it with -ldflags=-buildid="
 
@@ -178,6 +189,7 @@ type strs struct {
 	hasGoID   bool
 	paths     map[string]bool
 	flagged   []string // paths under well-known build or home directories
+	cut       bool     // the file is longer than maxScan
 }
 
 // flaggedPrefixes are directories whose presence in an output means the
@@ -197,6 +209,9 @@ func scanStrings(ctx context.Context, r blob) strs {
 	prefixes := flaggedPrefixes()
 	flagged := map[string]bool{}
 	handle := func(run []byte) {
+		if bytes.IndexByte(run, '/') < 0 && !bytes.Contains(run, []byte("Go build ID")) {
+			return
+		}
 		s := string(run)
 		if i := strings.Index(s, `Go build ID: "`); i >= 0 && !out.hasGoID {
 			rest := s[i+len(`Go build ID: "`):]
@@ -221,7 +236,9 @@ func scanStrings(ctx context.Context, r blob) strs {
 	}
 	buf := make([]byte, chunk)
 	var run []byte
-	for off := int64(0); off < r.Size(); off += chunk {
+	end := min(r.Size(), maxScan)
+	out.cut = end < r.Size()
+	for off := int64(0); off < end; off += chunk {
 		if ctx.Err() != nil {
 			break
 		}
@@ -229,17 +246,23 @@ func scanStrings(ctx context.Context, r blob) strs {
 		if n == 0 {
 			break
 		}
-		for _, c := range buf[:n] {
-			if printable(c) {
-				if len(run) < 4096 {
-					run = append(run, c)
-				}
-				continue
+		for i := 0; i < n; {
+			// Find the end of the printable run starting at i.
+			j := i
+			for j < n && printableTab[buf[j]] {
+				j++
+			}
+			if j > i && len(run) < 4096 {
+				run = append(run, buf[i:min(j, i+4096-len(run))]...)
+			}
+			if j == n {
+				break // the run may go on in the next chunk
 			}
 			if len(run) >= 6 {
 				handle(run)
 			}
 			run = run[:0]
+			i = j + 1
 		}
 	}
 	if len(run) >= 6 {
@@ -252,6 +275,9 @@ func scanStrings(ctx context.Context, r blob) strs {
 // a and b.
 func stringHints(ctx context.Context, e *expl, a, b blob) {
 	sa, sb := scanStrings(ctx, a), scanStrings(ctx, b)
+	if sa.cut || sb.cut {
+		e.detail("strings searched in the first %d MiB only", maxScan>>20)
+	}
 	if sa.hasGoID && sb.hasGoID && sa.goBuildID != sb.goBuildID {
 		e.detail("Go build ID differs: want %q, got %q", sa.goBuildID, sb.goBuildID)
 		e.hint(CauseGoBuildID, goBuildIDHint)

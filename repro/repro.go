@@ -172,8 +172,8 @@ type Report struct {
 
 // Entry describes one side of a FileDiff.
 type Entry struct {
-	Type   string `json:"type"` // "file", "symlink", "dir" or "other"
-	Size   int64  `json:"size"`
+	Type   string `json:"type"`             // "file", "symlink", "dir" or "other"
+	Size   int64  `json:"size"`             // -1 when unknown (a provenance subject)
 	SHA256 string `json:"sha256,omitempty"` // lowercase hex, regular files
 	CRC32  string `json:"crc32,omitempty"`  // hex, zip members (their SHA-256 is not computed)
 	Mode   string `json:"mode,omitempty"`   // fs.FileMode.String
@@ -225,21 +225,31 @@ type node struct {
 // every difference.
 func Compare(ctx context.Context, want, got string, opts Options) (*Report, error) {
 	opts.fill()
-	wi, err := os.Stat(want)
+	// Resolve the roots themselves, so that a root given as a symbolic
+	// link to a directory is walked; links inside are never followed.
+	wantRoot, err := filepath.EvalSymlinks(want)
 	if err != nil {
 		return nil, fmt.Errorf("repro: want: %w", err)
 	}
-	gi, err := os.Stat(got)
+	gotRoot, err := filepath.EvalSymlinks(got)
+	if err != nil {
+		return nil, fmt.Errorf("repro: got: %w", err)
+	}
+	wi, err := os.Stat(wantRoot)
+	if err != nil {
+		return nil, fmt.Errorf("repro: want: %w", err)
+	}
+	gi, err := os.Stat(gotRoot)
 	if err != nil {
 		return nil, fmt.Errorf("repro: got: %w", err)
 	}
 	var wm, gm map[string]*node
 	switch {
 	case wi.IsDir() && gi.IsDir():
-		if wm, err = walk(ctx, want, opts.MaxFiles); err != nil {
+		if wm, err = walk(ctx, wantRoot, opts.MaxFiles); err != nil {
 			return nil, err
 		}
-		if gm, err = walk(ctx, got, opts.MaxFiles); err != nil {
+		if gm, err = walk(ctx, gotRoot, opts.MaxFiles); err != nil {
 			return nil, err
 		}
 	case wi.Mode().IsRegular() && gi.Mode().IsRegular():
@@ -247,8 +257,8 @@ func Compare(ctx context.Context, want, got string, opts Options) (*Report, erro
 		if filepath.Base(want) != name {
 			name = "."
 		}
-		wm = map[string]*node{name: {abs: want, mode: wi.Mode(), entry: entryOf(wi, "")}}
-		gm = map[string]*node{name: {abs: got, mode: gi.Mode(), entry: entryOf(gi, "")}}
+		wm = map[string]*node{name: {abs: wantRoot, mode: wi.Mode(), entry: entryOf(wi, "")}}
+		gm = map[string]*node{name: {abs: gotRoot, mode: gi.Mode(), entry: entryOf(gi, "")}}
 	default:
 		return nil, fmt.Errorf("repro: want %s and got %s: not both directories nor both regular files", want, got)
 	}
@@ -363,7 +373,6 @@ func CompareDigests(ctx context.Context, subjects []Subject, got string, opts Op
 			}
 		}
 		if wn.entry.Size < 0 {
-			wn.entry.Size = 0
 			if d.Kind == Changed && d.What[0] == WhatContent && len(d.Details) == 0 {
 				d.Details = append(d.Details, "the original is not at hand: the difference can be named, not explained")
 			}
@@ -507,7 +516,7 @@ func (d *FileDiff) text(b *strings.Builder, indent string) {
 			return
 		}
 		fmt.Fprintf(b, "%s%s %s", in, label, e.Type)
-		if e.Type == "file" {
+		if e.Type == "file" && e.Size >= 0 {
 			fmt.Fprintf(b, " %d bytes", e.Size)
 			if e.SHA256 != "" {
 				fmt.Fprintf(b, " sha256:%s", e.SHA256)

@@ -390,6 +390,13 @@ func TestDiffoscope(t *testing.T) {
 	if !strings.Contains(d.Diffoscope, "three") {
 		t.Errorf("diffoscope output %q", d.Diffoscope)
 	}
+	rep, err = Compare(context.Background(), want, got, Options{Diffoscope: true, DiffoscopeTimeout: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := rep.Diffs[0]; d.Diffoscope != "" || !strings.Contains(strings.Join(d.Details, "\n"), "diffoscope: stopped after 1ms") || d.Diff == "" {
+		t.Errorf("diffoscope timeout: %+v", d)
+	}
 }
 
 func TestCanceled(t *testing.T) {
