@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -217,8 +219,25 @@ func TestOsslsigncodeDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	t.Run("osslsigncode timestamp", func(t *testing.T) {
+		srv := httptest.NewServer(p.tsa)
+		defer srv.Close()
+		in := goPE(t, "amd64")
+		out := filepath.Join(t.TempDir(), "ossl.exe")
+		if o, err := exec.Command("osslsigncode", "sign", "-certs", filepath.Join(dir, "cert.pem"), "-key", filepath.Join(dir, "key.pem"),
+			"-h", "sha256", "-ts", srv.URL, "-in", in, "-out", out).CombinedOutput(); err != nil {
+			t.Fatalf("osslsigncode sign: %v\n%s", err, o)
+		}
+		sig, err := verifyFile(t, p, out)
+		if err != nil {
+			t.Fatalf("Verify of osslsigncode's timestamped signature: %v", err)
+		}
+		if sig.Timestamp == nil || sig.Timestamp.TSA.Subject.CommonName != "Hallmark Test Timestamp Authority" {
+			t.Errorf("timestamp = %+v", sig.Timestamp)
+		}
+	})
 	for _, n := range []int{0, 1, 3, 7, 8, 13} {
-		t.Run(strings.Repeat("x", n), func(t *testing.T) {
+		t.Run(fmt.Sprintf("overlay of %d bytes", n), func(t *testing.T) {
 			in := goPE(t, "386")
 			f, _ := os.OpenFile(in, os.O_APPEND|os.O_WRONLY, 0)
 			f.Write(bytes.Repeat([]byte{0xa5}, n))
