@@ -375,3 +375,30 @@ func TestVerifyRefuses(t *testing.T) {
 		t.Errorf("osslsigncode accepted a leaf without code signing EKU:\n%s", o)
 	}
 }
+
+// TestEveryByte flips each byte of a small signed image in turn: every
+// change but one to the CheckSum field (which Authenticode leaves out) must
+// fail Verify, and a sample of them osslsigncode.
+func TestEveryByte(t *testing.T) {
+	p := newPKI(t, "ecdsa", true)
+	in := filepath.Join(t.TempDir(), "m.exe")
+	os.WriteFile(in, append(minimalPE(), "overlay"...), 0o644)
+	out, m := signFile(t, p, in)
+	clean, _ := os.ReadFile(out)
+	path := filepath.Join(t.TempDir(), "flipped.exe")
+	for off := int64(0); off < m.CertOffset; off++ {
+		b := bytes.Clone(clean)
+		b[off] ^= 0x80
+		_, err := Verify(bytes.NewReader(b), int64(len(b)), p.roots(), p.tsaRoots(), time.Now())
+		checksum := off >= m.ChecksumOffset && off < m.ChecksumOffset+4
+		if checksum != (err == nil) {
+			t.Errorf("byte 0x%x flipped: Verify = %v", off, err)
+		}
+		if off%16 == 5 && !checksum {
+			os.WriteFile(path, b, 0o644)
+			if o, ok := osslVerify(t, p, path); ok {
+				t.Errorf("byte 0x%x flipped: osslsigncode verify succeeded:\n%s", off, o)
+			}
+		}
+	}
+}
