@@ -94,11 +94,13 @@ func readTar(ctx context.Context, r blob) ([]member, error) {
 	return ms, fmt.Errorf("more than %d members", maxMembers)
 }
 
-// tarContents reads the named members' contents, each up to max bytes.
+// tarContents reads the named members' contents, each up to max bytes and
+// all together up to 2*max.
 func tarContents(r blob, keys map[string]bool, max int64) map[string][]byte {
 	out := map[string][]byte{}
 	tr := tar.NewReader(io.NewSectionReader(r, 0, r.Size()))
 	seen := map[string]int{}
+	total := 2 * max
 	for i := 0; i < maxMembers && len(out) < len(keys); i++ {
 		h, err := tr.Next()
 		if err != nil {
@@ -112,9 +114,10 @@ func tarContents(r blob, keys map[string]bool, max int64) map[string][]byte {
 		if !keys[k] {
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(tr, max+1))
-		if err == nil && int64(len(data)) <= max {
+		data, err := io.ReadAll(io.LimitReader(tr, min(max, total)+1))
+		if err == nil && int64(len(data)) <= min(max, total) {
 			out[k] = data
+			total -= int64(len(data))
 		}
 	}
 	return out
@@ -130,8 +133,9 @@ func explainTar(ctx context.Context, e *expl, a, b blob, opts Options, depth int
 		e.detail("tar: got: %v (compared as far as read)", err)
 	}
 	changed := compareMembers(e, ma, mb)
-	read := func(r blob) map[string][]byte { return tarContents(r, changed, opts.MaxMember) }
-	explainMembers(ctx, e, changed, read(a), read(b), opts, depth)
+	keys := toRead(e, changed, depth)
+	read := func(r blob) map[string][]byte { return tarContents(r, keys, opts.MaxMember) }
+	explainMembers(ctx, e, keys, read(a), read(b), opts, depth)
 }
 
 func readZip(r blob) ([]member, error) {
@@ -157,7 +161,8 @@ func readZip(r blob) ([]member, error) {
 	return ms, nil
 }
 
-// zipContents reads the named members' contents, each up to max bytes.
+// zipContents reads the named members' contents, each up to max bytes and
+// all together up to 2*max.
 func zipContents(r blob, keys map[string]bool, max int64) map[string][]byte {
 	out := map[string][]byte{}
 	zr, err := zip.NewReader(r, r.Size())
@@ -165,23 +170,26 @@ func zipContents(r blob, keys map[string]bool, max int64) map[string][]byte {
 		return out
 	}
 	seen := map[string]int{}
+	total := 2 * max
 	for _, f := range zr.File {
 		seen[f.Name]++
 		k := f.Name
 		if seen[f.Name] > 1 {
 			k = fmt.Sprintf("%s#%d", f.Name, seen[f.Name])
 		}
-		if !keys[k] || f.UncompressedSize64 > uint64(max) {
+		lim := min(max, total)
+		if !keys[k] || f.UncompressedSize64 > uint64(lim) {
 			continue
 		}
 		rc, err := f.Open()
 		if err != nil {
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(rc, max+1))
+		data, err := io.ReadAll(io.LimitReader(rc, lim+1))
 		rc.Close()
-		if err == nil && int64(len(data)) <= max {
+		if err == nil && int64(len(data)) <= lim {
 			out[k] = data
+			total -= int64(len(data))
 		}
 	}
 	return out
@@ -197,8 +205,9 @@ func explainZip(ctx context.Context, e *expl, a, b blob, opts Options, depth int
 		e.detail("zip: got: %v", err)
 	}
 	changed := compareMembers(e, ma, mb)
-	read := func(r blob) map[string][]byte { return zipContents(r, changed, opts.MaxMember) }
-	explainMembers(ctx, e, changed, read(a), read(b), opts, depth)
+	keys := toRead(e, changed, depth)
+	read := func(r blob) map[string][]byte { return zipContents(r, keys, opts.MaxMember) }
+	explainMembers(ctx, e, keys, read(a), read(b), opts, depth)
 }
 
 // compareMembers reports members in one archive only, order, and metadata
@@ -312,13 +321,31 @@ func compareMembers(e *expl, la, lb []member) map[string]bool {
 	return changed
 }
 
-// explainMembers explains members whose contents differ, given their
-// contents read from both archives.
-func explainMembers(ctx context.Context, e *expl, changed map[string]bool, ca, cb map[string][]byte, opts Options, depth int) {
-	done := 0
+// toRead picks the changed members to read and explain: the first
+// maxMemberExplains listed, none past maxDepth.
+func toRead(e *expl, changed map[string]bool, depth int) map[string]bool {
+	keys := map[string]bool{}
 	for i := range e.members {
 		m := &e.members[i]
 		if m.Kind != Changed || !changed[m.Path] {
+			continue
+		}
+		if depth+1 >= maxDepth || len(keys) >= maxMemberExplains {
+			m.Details = append(m.Details, "not explained: too deep or too many members")
+			continue
+		}
+		keys[m.Path] = true
+	}
+	return keys
+}
+
+// explainMembers explains the members named in keys, given their contents
+// read from both archives. Nested explanations get a quarter of the
+// member size limit, so that nesting does not multiply memory.
+func explainMembers(ctx context.Context, e *expl, keys map[string]bool, ca, cb map[string][]byte, opts Options, depth int) {
+	for i := range e.members {
+		m := &e.members[i]
+		if !keys[m.Path] {
 			continue
 		}
 		x, okx := ca[m.Path]
@@ -327,13 +354,10 @@ func explainMembers(ctx context.Context, e *expl, changed map[string]bool, ca, c
 			m.Details = append(m.Details, fmt.Sprintf("not explained: over %d bytes or unreadable", opts.MaxMember))
 			continue
 		}
-		if depth+1 >= maxDepth || done >= maxMemberExplains {
-			m.Details = append(m.Details, "not explained: too deep or too many members")
-			continue
-		}
-		done++
 		sub := newExpl(max(opts.MaxExplain/4, 1024))
-		explain(ctx, sub, bytes.NewReader(x), bytes.NewReader(y), opts, depth+1)
+		sopts := opts
+		sopts.MaxMember = max(opts.MaxMember/4, 1)
+		explain(ctx, sub, bytes.NewReader(x), bytes.NewReader(y), sopts, depth+1)
 		sub.into(m)
 		for _, h := range sub.hints {
 			e.hint(h.Cause, "member %s: %s", m.Path, h.Text)
@@ -385,7 +409,9 @@ func explainGzip(ctx context.Context, e *expl, a, b blob, opts Options, depth in
 		Want: &Entry{Type: "file", Size: int64(len(da)), SHA256: sum(da)}, Got: &Entry{Type: "file", Size: int64(len(db)), SHA256: sum(db)}}
 	if depth+1 < maxDepth {
 		sub := newExpl(max(opts.MaxExplain/2, 1024))
-		explain(ctx, sub, bytes.NewReader(da), bytes.NewReader(db), opts, depth+1)
+		sopts := opts
+		sopts.MaxMember = max(opts.MaxMember/4, 1)
+		explain(ctx, sub, bytes.NewReader(da), bytes.NewReader(db), sopts, depth+1)
 		sub.into(&m)
 		for _, h := range sub.hints {
 			e.hint(h.Cause, "%s", h.Text)

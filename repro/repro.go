@@ -102,7 +102,7 @@ type Options struct {
 	NoExplain bool
 	// MaxFiles bounds the entries walked in each tree (default 1,000,000).
 	MaxFiles int
-	// MaxText is the largest file given a line diff (default 4 MiB).
+	// MaxText is the largest file given a line diff (default 1 MiB).
 	MaxText int64
 	// MaxMember is the largest archive member, or decompressed gzip stream,
 	// read into memory to explain it (default 64 MiB).
@@ -123,7 +123,7 @@ func (o *Options) fill() {
 		o.MaxFiles = 1_000_000
 	}
 	if o.MaxText <= 0 {
-		o.MaxText = 4 << 20
+		o.MaxText = 1 << 20
 	}
 	if o.MaxMember <= 0 {
 		o.MaxMember = 64 << 20

@@ -38,15 +38,17 @@ func explainText(e *expl, a, b blob, opts Options) bool {
 	return true
 }
 
+// op is one line of an edit script: kept (' '), deleted ('-') or inserted
+// ('+'); a and b are the line numbers (0-based) in each file at this op.
 type op struct {
-	kind byte // ' ', '-', '+'
-	a, b int  // line numbers (0-based) in a and b at this op
-	line string
+	kind byte
+	a, b int32
 }
 
-// lineDiff returns the edit script from a to b. Common leading and trailing
-// lines are trimmed; the middle is diffed by longest common subsequence
-// when small enough, and otherwise shown as replaced whole.
+// lineDiff returns the edit script from a to b, with only context3 of the
+// common leading and trailing lines. The middle is diffed by longest
+// common subsequence when small enough; otherwise, when both have as many
+// lines, lined up by position, and else shown as replaced whole.
 func lineDiff(a, b []string) []op {
 	pre := 0
 	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
@@ -58,22 +60,22 @@ func lineDiff(a, b []string) []op {
 	}
 	ma, mb := a[pre:len(a)-suf], b[pre:len(b)-suf]
 	var ops []op
-	for i := 0; i < pre; i++ {
-		ops = append(ops, op{' ', i, i, a[i]})
+	add := func(kind byte, i, j int) { ops = append(ops, op{kind, int32(i), int32(j)}) }
+	for i := max(pre-context3, 0); i < pre; i++ {
+		add(' ', i, i)
 	}
-	if float64(len(ma))*float64(len(mb)) <= maxLCS {
-		n, m := len(ma), len(mb)
-		// t[i][j]: length of the LCS of ma[i:] and mb[j:].
-		t := make([][]int32, n+1)
-		for i := range t {
-			t[i] = make([]int32, m+1)
-		}
+	n, m := len(ma), len(mb)
+	switch {
+	case float64(n+1)*float64(m+1) <= maxLCS:
+		// t[i*(m+1)+j]: length of the LCS of ma[i:] and mb[j:].
+		w := m + 1
+		t := make([]int32, (n+1)*w)
 		for i := n - 1; i >= 0; i-- {
 			for j := m - 1; j >= 0; j-- {
 				if ma[i] == mb[j] {
-					t[i][j] = t[i+1][j+1] + 1
+					t[i*w+j] = t[(i+1)*w+j+1] + 1
 				} else {
-					t[i][j] = max(t[i+1][j], t[i][j+1])
+					t[i*w+j] = max(t[(i+1)*w+j], t[i*w+j+1])
 				}
 			}
 		}
@@ -81,49 +83,48 @@ func lineDiff(a, b []string) []op {
 		for i < n || j < m {
 			switch {
 			case i < n && j < m && ma[i] == mb[j]:
-				ops = append(ops, op{' ', pre + i, pre + j, ma[i]})
+				add(' ', pre+i, pre+j)
 				i++
 				j++
-			case i < n && (j == m || t[i+1][j] >= t[i][j+1]):
-				ops = append(ops, op{'-', pre + i, pre + j, ma[i]})
+			case i < n && (j == m || t[(i+1)*w+j] >= t[i*w+j+1]):
+				add('-', pre+i, pre+j)
 				i++
 			default:
-				ops = append(ops, op{'+', pre + i, pre + j, mb[j]})
+				add('+', pre+i, pre+j)
 				j++
 			}
 		}
-	} else if len(ma) == len(mb) {
-		// Too large to diff exactly, same number of lines: line them up
-		// by position, which is right for files that differ in place
-		// (a time or a path in a generated file).
-		for i := 0; i < len(ma); {
+	case n == m:
+		// Lined up by position, which is right for files that differ in
+		// place (a time or a path in a generated file).
+		for i := 0; i < n; {
 			if ma[i] == mb[i] {
-				ops = append(ops, op{' ', pre + i, pre + i, ma[i]})
+				add(' ', pre+i, pre+i)
 				i++
 				continue
 			}
 			k := i
-			for k < len(ma) && ma[k] != mb[k] {
+			for k < n && ma[k] != mb[k] {
 				k++
 			}
 			for x := i; x < k; x++ {
-				ops = append(ops, op{'-', pre + x, pre + i, ma[x]})
+				add('-', pre+x, pre+i)
 			}
 			for x := i; x < k; x++ {
-				ops = append(ops, op{'+', pre + k, pre + x, mb[x]})
+				add('+', pre+k, pre+x)
 			}
 			i = k
 		}
-	} else {
-		for i, l := range ma {
-			ops = append(ops, op{'-', pre + i, pre, l})
+	default:
+		for i := range ma {
+			add('-', pre+i, pre)
 		}
-		for j, l := range mb {
-			ops = append(ops, op{'+', pre + len(ma), pre + j, l})
+		for j := range mb {
+			add('+', pre+n, pre+j)
 		}
 	}
-	for k := 0; k < suf; k++ {
-		ops = append(ops, op{' ', len(a) - suf + k, len(b) - suf + k, a[len(a)-suf+k]})
+	for k := 0; k < min(suf, context3); k++ {
+		add(' ', len(a)-suf+k, len(b)-suf+k)
 	}
 	return ops
 }
@@ -141,7 +142,8 @@ func splitLines(s string) []string {
 
 // unified renders the first hunks of the diff from a to b.
 func unified(a, b string) string {
-	ops := lineDiff(splitLines(a), splitLines(b))
+	la, lb := splitLines(a), splitLines(b)
+	ops := lineDiff(la, lb)
 	var out strings.Builder
 	out.WriteString("--- want\n+++ got\n")
 	hunks, lines := 0, 0
@@ -185,12 +187,18 @@ func unified(a, b string) string {
 				out.WriteString("...\n")
 				break
 			}
-			l := strings.TrimSuffix(o.line, "\n")
+			var line string
+			if o.kind == '+' {
+				line = lb[o.b]
+			} else {
+				line = la[o.a]
+			}
+			l := strings.TrimSuffix(line, "\n")
 			if len(l) > maxLineShown {
 				l = l[:maxLineShown] + "..."
 			}
 			fmt.Fprintf(&out, "%c%s\n", o.kind, l)
-			if !strings.HasSuffix(o.line, "\n") {
+			if !strings.HasSuffix(line, "\n") {
 				out.WriteString("\\ No newline at end of file\n")
 			}
 			lines++
