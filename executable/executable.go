@@ -12,7 +12,8 @@
 //
 // # Kinds and what is checked
 //
-// Detection reads the first PrefixSize bytes, plus at most a few small reads
+// Detection reads the first 4 KiB (PrefixSize bytes of a file that looks like
+// text, for the PowerShell heuristics), plus at most a few small reads
 // at offsets the headers name (PE header, Mach-O load commands, the CFB
 // directory, a zip central directory, the last TailSize bytes); never the
 // whole file.
@@ -89,7 +90,8 @@
 //
 // Hostile archives: member names are reported as they are ("../../etc/x") and
 // nothing is ever written under them; members are read into memory (or, over
-// Options.MemoryMember bytes, into an unnamed temporary file) with a limit per
+// Options.MemoryMember bytes, into a temporary file with a random name, removed
+// when done) with a limit per
 // member and a limit on all decompressed bytes of one Walk (zip bombs); a limit
 // on members per archive and on nesting depth. Going over a limit, or a
 // corrupt archive, is an error naming the archive and the member.
@@ -103,8 +105,10 @@
 // build must not pass. Errors wrap ErrLimit when a limit was hit.
 //
 // Symbolic links are never followed: Walk reports each one as a Found with
-// Symlink set to its target (in the tree and in tar archives; hard links in a
-// tar likewise, with Hardlink set). The target, if a regular file in the tree,
+// Symlink set to its target (in the tree, in tar archives, and zip members
+// with the symlink mode bit; hard links in a tar likewise, with Hardlink set).
+// Tar entries of unknown type are read as regular files, as POSIX says; tar
+// directories, devices and FIFOs have no content and are skipped. The target, if a regular file in the tree,
 // is found on its own. Other non-regular files (devices, pipes, sockets) are
 // reported with Unscanned set.
 package executable
@@ -149,6 +153,7 @@ const (
 	maxMachO   = 1 << 20  // bytes of Mach-O load commands read
 	maxCFBDir  = 4096     // compound-file directory sectors followed
 	maxInterp  = 256
+	firstRead  = 4096 // read first; text files are read up to PrefixSize
 )
 
 // Info is what Detect found in one file.
@@ -202,7 +207,7 @@ func (i Info) String() string {
 // "" for none). err is non-nil only when reading r fails.
 func Detect(r io.ReaderAt, size int64, name string) (info Info, ok bool, err error) {
 	d := &detector{r: r, size: size}
-	d.head, err = d.read(0, min(size, PrefixSize))
+	d.head, err = d.read(0, min(size, firstRead))
 	if err != nil {
 		return Info{}, false, err
 	}
@@ -260,7 +265,7 @@ func (d *detector) detect(name string) (Info, bool) {
 	case bytes.HasPrefix(h, []byte("MSCF")):
 		return d.cab()
 	case bytes.HasPrefix(h, []byte("PK\x03\x04")):
-		if i, ok := d.jar(name); ok {
+		if i, ok := d.jar(); ok {
 			return i, true
 		}
 	}
@@ -270,7 +275,13 @@ func (d *detector) detect(name string) (Info, bool) {
 	if isPowerShellName(name) {
 		return Info{Kind: PowerShell, Signed: d.psSigned()}, true
 	}
-	if looksPowerShell(h) {
+	if len(h) < int(min(d.size, PrefixSize)) && textOf(h) != nil {
+		// Text: read the rest of the prefix for the PowerShell heuristics.
+		if h, err := d.read(0, min(d.size, PrefixSize)); err == nil {
+			d.head = h
+		}
+	}
+	if looksPowerShell(d.head) {
 		return Info{Kind: PowerShell, Signed: d.psSigned()}, true
 	}
 	return Info{}, false
@@ -326,12 +337,13 @@ func (d *detector) psSigned() bool {
 	if bytes.Contains(t, []byte("SIG # End signature block")) {
 		return true
 	}
-	return strings.Contains(decodeText(t), "SIG # End signature block")
+	return bytes.Contains(textOf(t), []byte("SIG # End signature block"))
 }
 
-// decodeText returns b as a string, decoding UTF-16 marked by a BOM, or ""
-// when b holds a NUL byte and so is not text.
-func decodeText(b []byte) string {
+// textOf returns b as UTF-8 text, decoding UTF-16 marked by a BOM and
+// dropping a UTF-8 BOM, or nil when b holds a NUL byte and so is not text.
+// UTF-8 input is returned without a copy.
+func textOf(b []byte) []byte {
 	var be bool
 	switch {
 	case bytes.HasPrefix(b, []byte{0xff, 0xfe}):
@@ -339,10 +351,10 @@ func decodeText(b []byte) string {
 		be = true
 	default:
 		b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-		if bytes.IndexByte(b, 0) >= 0 {
-			return ""
+		if len(b) == 0 || bytes.IndexByte(b, 0) >= 0 {
+			return nil
 		}
-		return string(b)
+		return b
 	}
 	u := make([]uint16, 0, len(b)/2)
 	for i := 2; i+1 < len(b); i += 2 {
@@ -352,9 +364,9 @@ func decodeText(b []byte) string {
 			u = append(u, binary.LittleEndian.Uint16(b[i:]))
 		}
 	}
-	s := string(utf16.Decode(u))
-	if strings.IndexByte(s, 0) >= 0 {
-		return ""
+	s := []byte(string(utf16.Decode(u)))
+	if len(s) == 0 || bytes.IndexByte(s, 0) >= 0 {
+		return nil
 	}
 	return s
 }
@@ -376,23 +388,30 @@ func init() {
 }
 
 func looksPowerShell(h []byte) bool {
-	s := decodeText(h)
-	if s == "" {
+	s := textOf(h)
+	if s == nil {
 		return false
 	}
-	if strings.Contains(s, "# SIG # Begin signature block") {
+	if bytes.Contains(s, []byte("# SIG # Begin signature block")) {
 		return true
 	}
-	for line := range strings.Lines(s) {
-		l := strings.ToLower(strings.TrimLeft(line, " \t"))
-		l = strings.TrimRight(l, "\r\n")
+	var low [64]byte
+	for line := range bytes.Lines(s) {
+		line = bytes.TrimLeft(line, " \t")
+		l := low[:copy(low[:], line)]
+		for i, c := range l {
+			if c >= 'A' && c <= 'Z' {
+				l[i] = c + 'a' - 'A'
+			}
+		}
+		l = bytes.TrimRight(l, "\r\n")
 		switch {
-		case strings.HasPrefix(l, "#requires"),
-			strings.HasPrefix(l, "param(") || strings.HasPrefix(l, "param ("),
-			strings.HasPrefix(l, "[cmdletbinding"):
+		case bytes.HasPrefix(l, []byte("#requires")),
+			bytes.HasPrefix(l, []byte("param(")) || bytes.HasPrefix(l, []byte("param (")),
+			bytes.HasPrefix(l, []byte("[cmdletbinding")):
 			return true
-		case strings.HasPrefix(l, "function "):
-			if verbNoun(strings.TrimLeft(l[len("function "):], " \t")) {
+		case bytes.HasPrefix(l, []byte("function ")):
+			if verbNoun(bytes.TrimLeft(l[len("function "):], " \t")) {
 				return true
 			}
 		default:
@@ -406,13 +425,13 @@ func looksPowerShell(h []byte) bool {
 
 // verbNoun reports whether l starts with an approved Verb, "-", a letter, and
 // a noun ended by a blank, "(", ";", "|", "{" or the end of the line.
-func verbNoun(l string) bool {
-	verb, rest, ok := strings.Cut(l, "-")
-	if !ok || !psVerbs[verb] || rest == "" || rest[0] < 'a' || rest[0] > 'z' {
+func verbNoun(l []byte) bool {
+	verb, rest, ok := bytes.Cut(l, []byte("-"))
+	if !ok || !psVerbs[string(verb)] || len(rest) == 0 || rest[0] < 'a' || rest[0] > 'z' {
 		return false
 	}
-	end := strings.IndexFunc(rest, func(r rune) bool {
+	end := bytes.IndexFunc(rest, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_')
 	})
-	return end < 0 || strings.ContainsRune(" \t(;|{", rune(rest[end]))
+	return end < 0 || bytes.IndexByte([]byte(" \t(;|{"), rest[end]) >= 0
 }

@@ -389,7 +389,7 @@ func (d *detector) cab() (Info, bool) {
 
 const maxManifest = 64 << 10
 
-func (d *detector) jar(name string) (Info, bool) {
+func (d *detector) jar() (Info, bool) {
 	zr, err := zip.NewReader(d.r, d.size)
 	if err != nil && err != zip.ErrInsecurePath {
 		return Info{}, false

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -87,15 +88,28 @@ type Found struct {
 
 // Walk finds every file with executable content under root, looking into
 // archives, and returns them in walk order (lexical, an archive's members
-// after the archive). It goes on past errors; see the package comment.
+// after the archive). root may also be a single regular file, reported under
+// its base name. It goes on past errors; see the package comment.
 func Walk(ctx context.Context, root string, opts Options) ([]Found, error) {
+	w := &walker{ctx: ctx, opts: opts.withDefaults()}
+	w.budget = w.opts.MaxTotal
+	if fi, err := os.Lstat(root); err == nil && fi.Mode().IsRegular() {
+		// One file: scan it alone, named by its base name.
+		rt, err := os.OpenRoot(filepath.Dir(root))
+		if err != nil {
+			return nil, fmt.Errorf("executable: %w", err)
+		}
+		defer rt.Close()
+		if err := w.file(rt, filepath.Base(root)); err != nil && !errors.Is(err, errStop) {
+			w.errs = append(w.errs, err)
+		}
+		return w.found, errors.Join(w.errs...)
+	}
 	rt, err := os.OpenRoot(root)
 	if err != nil {
 		return nil, fmt.Errorf("executable: %w", err)
 	}
 	defer rt.Close()
-	w := &walker{ctx: ctx, opts: opts.withDefaults()}
-	w.budget = w.opts.MaxTotal
 	err = fs.WalkDir(rt.FS(), ".", func(p string, de fs.DirEntry, err error) error {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
@@ -332,7 +346,8 @@ func (w *walker) tar(r io.Reader, parts []string, depth int) error {
 			w.add(Found{Parts: mparts, Symlink: hdr.Linkname})
 		case tar.TypeLink:
 			w.add(Found{Parts: mparts, Hardlink: hdr.Linkname})
-		case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+		case tar.TypeDir, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		default: // regular, and unknown types, which POSIX says to read as regular files
 			if hdr.Size > w.opts.MaxMemberSize {
 				return fmt.Errorf("executable: %s: %w: %d bytes, more than %d", name(mparts), ErrLimit, hdr.Size, w.opts.MaxMemberSize)
 			}

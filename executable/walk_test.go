@@ -1,6 +1,7 @@
 package executable_test
 
 import (
+	"archive/tar"
 	"archive/zip"
 	"bytes"
 	"context"
@@ -198,4 +199,26 @@ func ExampleWalk() {
 		fmt.Println(f.Path, f.Info)
 	}
 	// Output: notes.txt script /usr/bin/env python3
+}
+
+func TestWalkOneFile(t *testing.T) {
+	root := tree(t, map[string][]byte{"dist/tool.tgz": gzipOf(t, tarMembers(t, member{name: "bin/tool", data: sh}))})
+	found, err := executable.Walk(context.Background(), filepath.Join(root, "dist/tool.tgz"), executable.Options{})
+	if err != nil || len(found) != 1 || found[0].Path != "tool.tgz!bin/tool" || found[0].Info.Kind != executable.Script {
+		t.Errorf("got %+v, %v", found, err)
+	}
+}
+
+// TestWalkTarUnknownType: a tar entry of a type no one defined is read as a
+// regular file (POSIX), so it cannot hide an executable.
+func TestWalkTarUnknownType(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	must(t, tw.WriteHeader(&tar.Header{Name: "odd", Typeflag: 'Q', Size: int64(len(sh)), Mode: 0o755, Format: tar.FormatGNU}))
+	tw.Write(sh)
+	must(t, tw.Close())
+	found, err := executable.Walk(context.Background(), tree(t, map[string][]byte{"t.tar": buf.Bytes()}), executable.Options{})
+	if err != nil || len(found) != 1 || found[0].Path != "t.tar!odd" {
+		t.Errorf("got %+v, %v", found, err)
+	}
 }
