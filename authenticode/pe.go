@@ -302,13 +302,6 @@ func (m *Image) read(r io.ReaderAt, h hash.Hash, free chan []byte, done func(p [
 // 0xffff. A final odd byte counts as a word with a zero high byte.
 func checksumAdd(sum uint64, p []byte) uint64 {
 	var c uint64
-	for len(p) >= 32 {
-		sum, c = bits.Add64(sum, binary.LittleEndian.Uint64(p), c)
-		sum, c = bits.Add64(sum, binary.LittleEndian.Uint64(p[8:]), c)
-		sum, c = bits.Add64(sum, binary.LittleEndian.Uint64(p[16:]), c)
-		sum, c = bits.Add64(sum, binary.LittleEndian.Uint64(p[24:]), c)
-		p = p[32:]
-	}
 	for len(p) >= 8 {
 		sum, c = bits.Add64(sum, binary.LittleEndian.Uint64(p), c)
 		p = p[8:]

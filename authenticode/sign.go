@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/binary"
@@ -197,7 +198,7 @@ func (s *Signer) Sign(ctx context.Context, digest []byte) ([]byte, error) {
 	}
 	// The messageDigest attribute covers the content's value bytes, without
 	// the SEQUENCE tag and length (Authenticode PE format, "signerInfos").
-	md := sha256Sum(raw.Bytes)
+	md := sha256.Sum256(raw.Bytes)
 
 	var opus []byte
 	if s.ProgramName != "" {
@@ -216,7 +217,7 @@ func (s *Signer) Sign(ctx context.Context, digest []byte) ([]byte, error) {
 	)
 	// The signature covers the attributes encoded as a SET (tag 0x31).
 	toSign := mustMarshal(asn1.RawValue{Tag: asn1.TagSet, IsCompound: true, Bytes: attrs.Bytes})
-	h := sha256Sum(toSign)
+	h := sha256.Sum256(toSign)
 	sig, err := s.Key.Sign(rand.Reader, h[:], crypto.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("authenticode: sign: %w", err)
@@ -393,13 +394,15 @@ func certificateTable(sig []byte) []byte {
 }
 
 func signatureAlgorithm(alg asn1.ObjectIdentifier, h crypto.Hash) x509.SignatureAlgorithm {
-	ecdsaAlgs := map[crypto.Hash]x509.SignatureAlgorithm{crypto.SHA256: x509.ECDSAWithSHA256, crypto.SHA384: x509.ECDSAWithSHA384, crypto.SHA512: x509.ECDSAWithSHA512, crypto.SHA1: x509.ECDSAWithSHA1}
-	rsaAlgs := map[crypto.Hash]x509.SignatureAlgorithm{crypto.SHA256: x509.SHA256WithRSA, crypto.SHA384: x509.SHA384WithRSA, crypto.SHA512: x509.SHA512WithRSA, crypto.SHA1: x509.SHA1WithRSA}
+	// Both key OIDs and key-with-hash OIDs occur; the SignerInfo's digest
+	// algorithm picks the hash.
+	i := slices.Index([]crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA384, crypto.SHA512}, h)
 	switch {
+	case i < 0:
 	case alg.Equal(oidRSA), len(alg) == 7 && alg[:6].Equal(oidRSA[:6]):
-		return rsaAlgs[h]
-	case alg.Equal(asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}), len(alg) >= 6 && alg[:6].Equal(oidECDSAWithSHA256[:6]):
-		return ecdsaAlgs[h]
+		return []x509.SignatureAlgorithm{x509.SHA1WithRSA, x509.SHA256WithRSA, x509.SHA384WithRSA, x509.SHA512WithRSA}[i]
+	case alg.Equal(asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}), len(alg) == 7 && alg[:6].Equal(oidECDSAWithSHA256[:6]):
+		return []x509.SignatureAlgorithm{x509.ECDSAWithSHA1, x509.ECDSAWithSHA256, x509.ECDSAWithSHA384, x509.ECDSAWithSHA512}[i]
 	}
 	return x509.UnknownSignatureAlgorithm
 }

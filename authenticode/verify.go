@@ -3,7 +3,6 @@ package authenticode
 import (
 	"bytes"
 	"crypto"
-	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/asn1"
@@ -393,5 +392,3 @@ func verifyToken(token, signature []byte, tsaRoots *x509.CertPool) (*Timestamp, 
 	}
 	return &Timestamp{Time: ts.Time, Serial: ts.SerialNumber, Policy: ts.Policy, TSA: tsaCert, Chain: chains[0]}, nil
 }
-
-func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
