@@ -444,3 +444,34 @@ func FuzzUnified(f *testing.F) {
 		}
 	})
 }
+
+// TestJSONGolden pins the JSON field names the attestation relies on.
+func TestJSONGolden(t *testing.T) {
+	rep := &Report{Want: "want", Got: "got", Files: 3, Diffs: []FileDiff{
+		{Path: "gone", Kind: Missing, Want: &Entry{Type: "file", Size: 1, SHA256: hexSum("g"), Mode: "-rw-r--r--"}},
+		{Path: "link", Kind: Changed, What: []string{WhatTarget}, Want: &Entry{Type: "symlink", Target: "a"}, Got: &Entry{Type: "symlink", Target: "b"}},
+		{Path: "app.zip", Kind: Changed, What: []string{WhatContent}, Want: &Entry{Type: "file", Size: 10}, Got: &Entry{Type: "file", Size: 11},
+			Format: "zip", Details: []string{"1 members' mtimes differ"}, Hints: []Hint{{Cause: CauseArchiveMtime, Text: "archive member mtimes differ"}},
+			Members: []FileDiff{{Path: "a.txt", Kind: Changed, What: []string{WhatContent}, Want: &Entry{Type: "file", CRC32: "0000beef"}, Got: &Entry{Type: "file", CRC32: "0000cafe"},
+				Format: "text", Diff: "--- want\n+++ got\n"}},
+			Diffoscope: "--- want\n+++ got\n", Truncated: true},
+	}}
+	got, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	const golden = "testdata/report.golden.json"
+	if os.Getenv("REPRO_UPDATE_GOLDEN") != "" {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("JSON changed; if on purpose, rerun with REPRO_UPDATE_GOLDEN=1\ngot:\n%s", got)
+	}
+}
