@@ -69,7 +69,9 @@
 //	                 (Sub "msi"), patch {000C1086-...} ("msp") or transform
 //	                 {000C1082-...} ("mst"). Other compound files (Office
 //	                 documents) are not executables. Signed: a stream named
-//	                 "\x05DigitalSignature" in the directory.
+//	                 "\x05DigitalSignature" in the directory (followed through
+//	                 the FAT sectors the header lists: files up to ~7 MB with
+//	                 512-byte sectors, ~450 MB with 4096-byte ones).
 //	cab              "MSCF" with reserved1 0 and cbCabinet no larger than the
 //	                 file. Signed: the reserve area is present (flag 0x0004)
 //	                 with cbCFHeader >= 20 and a non-zero signature offset and
@@ -119,6 +121,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 	"unicode/utf16"
 )
@@ -144,6 +147,32 @@ const (
 
 // Kinds lists every Kind, for policies that name them.
 var Kinds = []Kind{PE, ELF, MachO, MachOUniversal, Script, PowerShell, JAR, JavaClass, Wasm, MSI, CAB}
+
+// ParseKind returns the Kind named s, for policies that name kinds (such as
+// the kinds that must carry an embedded signature); an unknown name is an
+// error.
+func ParseKind(s string) (Kind, error) {
+	for _, k := range Kinds {
+		if string(k) == s {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("executable: unknown kind %q", s)
+}
+
+// Unsigned returns the executables in found whose Kind is one of kinds and
+// that carry no embedded signature (Info.Signed false): what a policy that
+// requires embedded signatures for those kinds must refuse or sign. Signed
+// means a signature is present, not that it verifies.
+func Unsigned(found []Found, kinds ...Kind) []Found {
+	var out []Found
+	for _, f := range found {
+		if f.Info.Kind != "" && !f.Info.Signed && slices.Contains(kinds, f.Info.Kind) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 // Reading bounds of Detect.
 const (

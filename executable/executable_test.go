@@ -272,3 +272,63 @@ func TestDetectReadError(t *testing.T) {
 		t.Errorf("got %v, want the read error", err)
 	}
 }
+
+// countingReaderAt counts the bytes Detect asks for.
+type countingReaderAt struct {
+	r interface {
+		ReadAt([]byte, int64) (int, error)
+	}
+	n int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	c.n += int64(len(p))
+	return c.r.ReadAt(p, off)
+}
+
+// TestDetectBounded: Detect reads a bounded part of a large file, never all
+// of it.
+func TestDetectBounded(t *testing.T) {
+	big := 64 << 20
+	text := bytes.Repeat([]byte("just some text, line after line\n"), big/32)
+	cases := map[string][]byte{"text": text, "random": make([]byte, big)}
+	for _, fx := range fixtures(t) {
+		switch fx.name {
+		case "tool.exe", "a.out", "tool-universal", "install.ps1", "tiny.msi", "tiny.cab":
+			// The fixture with 64 MiB of overlay after it.
+			cases[fx.name] = append(bytes.Clone(fx.data), make([]byte, big)...)
+		}
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := &countingReaderAt{r: bytes.NewReader(data)}
+			if _, _, err := executable.Detect(c, int64(len(data)), name); err != nil {
+				t.Fatal(err)
+			}
+			// prefix + tail + the Mach-O load commands of each slice
+			if limit := int64(executable.PrefixSize + executable.TailSize + 2<<20); c.n > limit {
+				t.Errorf("read %d bytes of %d, more than %d", c.n, len(data), limit)
+			}
+		})
+	}
+}
+
+func TestParseKindUnsigned(t *testing.T) {
+	for _, k := range executable.Kinds {
+		if got, err := executable.ParseKind(string(k)); err != nil || got != k {
+			t.Errorf("ParseKind(%q) = %q, %v", k, got, err)
+		}
+	}
+	if _, err := executable.ParseKind("exe"); err == nil {
+		t.Error("ParseKind(exe): no error")
+	}
+	found := []executable.Found{
+		{Path: "a.exe", Info: executable.Info{Kind: executable.PE}},
+		{Path: "b.exe", Info: executable.Info{Kind: executable.PE, Signed: true}},
+		{Path: "c.sh", Info: executable.Info{Kind: executable.Script}},
+		{Path: "link", Symlink: "a.exe"},
+	}
+	if got := executable.Unsigned(found, executable.PE, executable.MSI); len(got) != 1 || got[0].Path != "a.exe" {
+		t.Errorf("Unsigned: %+v", got)
+	}
+}

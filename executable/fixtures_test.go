@@ -163,6 +163,11 @@ func buildFixtures(t testing.TB) {
 			members["native/linux-x86_64/libm.so"] = elf
 		}
 		add("signed-native.jar", zipOf(t, members), executable.Info{Kind: executable.JAR, Sub: "jar", Signed: true})
+		if b, err := jarsign(jar); err != nil {
+			skip("jarsigner", err)
+		} else {
+			add("jarsigned.jar", b, executable.Info{Kind: executable.JAR, Sub: "jar", Signed: true})
+		}
 		add("main-only.jar", zipOf(t, map[string][]byte{"META-INF/MANIFEST.MF": []byte("Manifest-Version: 1.0\r\nMain-Class: Hello\r\n")}),
 			executable.Info{Kind: executable.JAR, Sub: "jar"})
 	}
@@ -277,6 +282,32 @@ func javaBuild() (class, jar []byte, err error) {
 	}
 	jar, err = os.ReadFile(filepath.Join(dir, "hello.jar"))
 	return class, jar, err
+}
+
+// jarsign signs a jar with jarsigner and a throwaway key from keytool.
+func jarsign(jar []byte) ([]byte, error) {
+	for _, tool := range []string{"keytool", "jarsigner"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, err
+		}
+	}
+	dir := filepath.Join(tmpDir, "jarsign")
+	os.MkdirAll(dir, 0o755)
+	if err := os.WriteFile(filepath.Join(dir, "s.jar"), jar, 0o644); err != nil {
+		return nil, err
+	}
+	for _, c := range [][]string{
+		{"keytool", "-genkeypair", "-keystore", "ks.p12", "-storetype", "PKCS12", "-storepass", "hallmark", "-alias", "t",
+			"-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=hallmark test", "-validity", "2"},
+		{"jarsigner", "-keystore", "ks.p12", "-storepass", "hallmark", "s.jar", "t"},
+	} {
+		cmd := exec.Command(c[0], c[1:]...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmtErr(err, out)
+		}
+	}
+	return os.ReadFile(filepath.Join(dir, "s.jar"))
 }
 
 var signKey struct {
