@@ -362,12 +362,27 @@ func TestVerifyRefuses(t *testing.T) {
 	if _, err := Verify(bytes.NewReader(unsigned), int64(len(unsigned)), p.roots(), nil, time.Now()); err == nil || errors.Is(err, ErrInvalid) {
 		t.Errorf("unsigned: %v, want a not-signed error", err)
 	}
-	// A leaf without the code-signing EKU.
+	// A leaf without the code-signing EKU: Sign refuses it, and a signature
+	// by osslsigncode with it fails Verify.
 	leaf := p.signer.Chain[0]
 	p.signer.Chain[0] = mustCert(t, &x509.Certificate{SerialNumber: leaf.SerialNumber, Subject: leaf.Subject,
 		NotBefore: leaf.NotBefore, NotAfter: leaf.NotAfter, KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, p.signer.Chain[1], p.signer.Key.Public(), p.interKey)
-	signed2, _ := signFile(t, p, goPE(t, "amd64"))
+	if _, err := p.signer.Sign(context.Background(), make([]byte, 32)); err == nil || !strings.Contains(err.Error(), "no code-signing extended key usage") {
+		t.Errorf("Sign with a leaf without code signing EKU: %v", err)
+	}
+	if _, err := exec.LookPath("osslsigncode"); err != nil {
+		t.Skip("osslsigncode is not installed")
+	}
+	dir := t.TempDir()
+	writePEM(t, filepath.Join(dir, "cert.pem"), p.signer.Chain...)
+	der, _ := x509.MarshalPKCS8PrivateKey(p.signer.Key.(*ecdsa.PrivateKey))
+	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	signed2 := filepath.Join(dir, "o.exe")
+	if o, err := exec.Command("osslsigncode", "sign", "-certs", filepath.Join(dir, "cert.pem"), "-key", filepath.Join(dir, "key.pem"),
+		"-h", "sha256", "-in", in, "-out", signed2).CombinedOutput(); err != nil {
+		t.Fatalf("osslsigncode sign: %v\n%s", err, o)
+	}
 	if _, err := verifyFile(t, p, signed2); !errors.Is(err, ErrInvalid) {
 		t.Errorf("leaf without code signing EKU: %v", err)
 	}

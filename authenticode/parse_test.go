@@ -204,6 +204,7 @@ func TestSignerErrors(t *testing.T) {
 	}{
 		{"short digest", p.signer, make([]byte, 20), "digest is 20 bytes"},
 		{"no key", &Signer{Chain: p.signer.Chain}, make([]byte, 32), "need a key and a chain"},
+		{"unparsed certificate", &Signer{Key: p.signer.Key, Chain: []*x509.Certificate{{PublicKey: p.signer.Key.Public()}}}, make([]byte, 32), "Chain[0] is not a parsed certificate"},
 		{"wrong key", &Signer{Key: other.signer.Key, Chain: p.signer.Chain}, make([]byte, 32), "not the one in Chain[0]"},
 		{"timestamp fails", &Signer{Key: p.signer.Key, Chain: p.signer.Chain, Timestamp: func(context.Context, []byte) ([]byte, error) {
 			return nil, errors.New("tsa down")

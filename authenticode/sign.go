@@ -104,13 +104,7 @@ type signerInfo struct {
 
 type contentInfo struct {
 	ContentType asn1.ObjectIdentifier
-	Content     asn1.RawValue `asn1:"optional"` // [0] EXPLICIT; see explicit0
-}
-
-// explicit0 wraps a DER encoding in [0] EXPLICIT (encoding/asn1 writes a
-// RawValue's FullBytes as they are, ignoring tags).
-func explicit0(inner []byte) asn1.RawValue {
-	return asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: inner}
+	Content     asn1.RawValue `asn1:"optional"` // [0] EXPLICIT, which the tag option would not write for FullBytes
 }
 
 type signedData struct {
@@ -170,9 +164,17 @@ func (s *Signer) Sign(ctx context.Context, digest []byte) ([]byte, error) {
 	if s.Key == nil || len(s.Chain) == 0 || s.Chain[0] == nil {
 		return nil, errors.New("authenticode: sign: need a key and a chain, leaf first")
 	}
+	for i, c := range s.Chain {
+		if c == nil || len(c.Raw) == 0 || c.SerialNumber == nil {
+			return nil, fmt.Errorf("authenticode: sign: Chain[%d] is not a parsed certificate", i)
+		}
+	}
 	leaf := s.Chain[0]
 	if pub, ok := s.Key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(leaf.PublicKey) {
 		return nil, errors.New("authenticode: sign: the key is not the one in Chain[0]")
+	}
+	if !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageCodeSigning) {
+		return nil, errors.New("authenticode: sign: Chain[0] has no code-signing extended key usage")
 	}
 	var sigAlg algorithm
 	switch k := leaf.PublicKey.(type) {
@@ -247,20 +249,17 @@ func (s *Signer) Sign(ctx context.Context, digest []byte) ([]byte, error) {
 	}
 
 	var certs [][]byte
-	for i, c := range s.Chain {
-		if c == nil {
-			return nil, fmt.Errorf("authenticode: sign: Chain[%d] is nil", i)
-		}
+	for _, c := range s.Chain {
 		certs = append(certs, c.Raw)
 	}
 	sd := signedData{
 		Version:          1,
 		DigestAlgorithms: set(asn1.ClassUniversal, asn1.TagSet, mustMarshal(algSHA256)),
-		ContentInfo:      contentInfo{oidSpcIndirectData, explicit0(content)},
+		ContentInfo:      contentInfo{oidSpcIndirectData, asn1.RawValue{FullBytes: explicit(0, content)}},
 		Certificates:     asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: bytes.Join(certs, nil)},
 		SignerInfos:      set(asn1.ClassUniversal, asn1.TagSet, mustMarshal(si)),
 	}
-	return mustMarshal(contentInfo{oidSignedData, explicit0(mustMarshal(sd))}), nil
+	return mustMarshal(contentInfo{oidSignedData, asn1.RawValue{FullBytes: explicit(0, mustMarshal(sd))}}), nil
 }
 
 // TokenFromResponse returns the TimeStampToken of a granted DER
