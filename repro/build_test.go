@@ -2,11 +2,13 @@ package repro
 
 import (
 	"context"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // goBuild builds testdata/hello into dir/out after copying its source to
@@ -162,5 +164,47 @@ func TestGoBuilds(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPEHeader patches the COFF TimeDateStamp and the optional header
+// CheckSum of one Go-built PE, as a linker without /Brepro would set them.
+func TestPEHeader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds Go programs")
+	}
+	dir := goBuild(t, t.TempDir(), "windows", "hello.exe", "-trimpath", "-buildvcs=false", "-ldflags=-buildid=")
+	exe, err := os.ReadFile(filepath.Join(dir, "hello.exe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := func(stamp, sum uint32) string {
+		b := append([]byte(nil), exe...)
+		pe := int(binary.LittleEndian.Uint32(b[0x3c:]))
+		binary.LittleEndian.PutUint32(b[pe+8:], stamp)   // COFF header TimeDateStamp
+		binary.LittleEndian.PutUint32(b[pe+24+64:], sum) // optional header CheckSum
+		p := filepath.Join(t.TempDir(), "hello.exe")
+		if err := os.WriteFile(p, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	t0 := uint32(time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC).Unix())
+	rep, err := Compare(context.Background(), patch(t0, 0x1234), patch(t0+90, 0x5678), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &rep.Diffs[0]
+	var text strings.Builder
+	rep.Text(&text)
+	t.Logf("\n%s", text.String())
+	all := strings.Join(d.Details, "\n")
+	for _, s := range []string{"COFF header TimeDateStamp differs", "2026-11-22T06:00:00Z", "CheckSum differs"} {
+		if !strings.Contains(all, s) {
+			t.Errorf("details lack %q", s)
+		}
+	}
+	if h := hintText(d, CauseTimestamp); !strings.Contains(h, "1m30s apart") || !strings.Contains(h, "/Brepro") {
+		t.Errorf("timestamp hint %q", h)
 	}
 }

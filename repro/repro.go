@@ -10,7 +10,8 @@
 // (path, SHA-256) subjects of a provenance when the original outputs are not
 // at hand: a difference can then only be named, unless a subject carries the
 // path of a local copy of the original, which is then explained like Compare
-// would.
+// would. CompareDigests opens the tree through an os.Root, so a subject name
+// or a symbolic link in the tree cannot reach outside it.
 //
 // # Explanations
 //
@@ -312,6 +313,17 @@ func CompareDigests(ctx context.Context, subjects []Subject, got string, opts Op
 	if !gi.IsDir() && len(subjects) != 1 {
 		return nil, fmt.Errorf("repro: got %s is a file but there are %d subjects", got, len(subjects))
 	}
+	// Open files through an os.Root, so that a symbolic link in the tree
+	// cannot lead the comparison outside it.
+	rootDir, single := got, ""
+	if !gi.IsDir() {
+		rootDir, single = filepath.Dir(got), filepath.Base(got)
+	}
+	root, err := os.OpenRoot(rootDir)
+	if err != nil {
+		return nil, fmt.Errorf("repro: got: %w", err)
+	}
+	defer root.Close()
 	rep := &Report{Want: "subjects", Got: got, Files: len(subjects)}
 	seen := map[string]bool{}
 	for i, s := range subjects {
@@ -322,12 +334,13 @@ func CompareDigests(ctx context.Context, subjects []Subject, got string, opts Op
 		if err != nil || len(want) != 32 {
 			return nil, fmt.Errorf("repro: subject %d %q: sha256 %q is not 64 hex digits", i, s.Path, s.SHA256)
 		}
-		abs := got
+		abs, name := got, single
 		if gi.IsDir() {
 			if !filepath.IsLocal(filepath.FromSlash(s.Path)) || strings.Contains(s.Path, "\\") {
 				return nil, fmt.Errorf("repro: subject %d %q: not a local path", i, s.Path)
 			}
-			abs = filepath.Join(got, filepath.FromSlash(s.Path))
+			name = filepath.FromSlash(s.Path)
+			abs = filepath.Join(got, name)
 		}
 		if seen[s.Path] {
 			return nil, fmt.Errorf("repro: subject %d %q: named twice", i, s.Path)
@@ -335,20 +348,27 @@ func CompareDigests(ctx context.Context, subjects []Subject, got string, opts Op
 		seen[s.Path] = true
 		wn := &node{entry: Entry{Type: "file", SHA256: strings.ToLower(s.SHA256), Size: -1}}
 		var gn *node
-		if fi, err := os.Lstat(abs); err == nil {
+		if fi, err := root.Lstat(name); err == nil {
 			gn = &node{abs: abs, mode: fi.Mode()}
 			target := ""
 			if fi.Mode()&fs.ModeSymlink != 0 {
-				target, _ = os.Readlink(abs)
+				target, _ = root.Readlink(name)
 			}
 			gn.entry = entryOf(fi, target)
 			if gn.entry.Type == "file" {
-				if err := hashNode(gn); err != nil {
-					return nil, err
+				f, err := root.Open(name)
+				if err != nil {
+					return nil, fmt.Errorf("repro: subject %d: %w", i, err)
 				}
+				d, size, err := digest.Reader(f)
+				f.Close()
+				if err != nil {
+					return nil, fmt.Errorf("repro: %s: %w", abs, err)
+				}
+				gn.entry.SHA256, gn.entry.Size = d.Hex(), size
 			}
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("repro: %w", err)
+			return nil, fmt.Errorf("repro: subject %d: %w", i, err)
 		}
 		d := FileDiff{Path: s.Path, Want: &wn.entry}
 		switch {

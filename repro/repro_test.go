@@ -124,7 +124,7 @@ func hexSum(s string) string {
 }
 
 func TestCompareDigests(t *testing.T) {
-	got := tree(t, map[string]string{"bin/app": "new contents\n", "lib.a": "lib", "notes": "unlisted"})
+	got := tree(t, map[string]string{"bin/app": "new contents\n", "lib.a": "lib", "notes": "unlisted", "out": "->/etc"})
 	orig := tree(t, map[string]string{"app": "old contents\n"})
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -159,6 +159,7 @@ func TestCompareDigests(t *testing.T) {
 					t.Errorf("used an original that does not match: %+v", d[0])
 				}
 			}},
+		{name: "through a link", subjects: []Subject{{Path: "out/hostname", SHA256: hexSum("x")}}, err: "escapes"},
 		{name: "escape", subjects: []Subject{{Path: "../etc/passwd", SHA256: hexSum("x")}}, err: "not a local path"},
 		{name: "bad hex", subjects: []Subject{{Path: "lib.a", SHA256: "zz"}}, err: "not 64 hex digits"},
 		{name: "twice", subjects: []Subject{{Path: "lib.a", SHA256: hexSum("lib")}, {Path: "lib.a", SHA256: hexSum("lib")}}, err: "named twice"},
@@ -181,6 +182,17 @@ func TestCompareDigests(t *testing.T) {
 				tc.check(t, rep.Diffs)
 			}
 		})
+	}
+}
+
+func TestCompareDigestsFile(t *testing.T) {
+	dir := tree(t, map[string]string{"app": "contents"})
+	rep, err := CompareDigests(context.Background(), []Subject{{Path: "whatever-the-provenance-calls-it", SHA256: hexSum("contents")}}, filepath.Join(dir, "app"), Options{})
+	if err != nil || !rep.Equal {
+		t.Fatalf("single file: %+v, %v", rep, err)
+	}
+	if _, err := CompareDigests(context.Background(), []Subject{{Path: "a", SHA256: hexSum("")}, {Path: "b", SHA256: hexSum("")}}, filepath.Join(dir, "app"), Options{}); err == nil {
+		t.Error("two subjects against one file: no error")
 	}
 }
 
