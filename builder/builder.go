@@ -210,8 +210,24 @@ func Run(ctx context.Context, spec *buildspec.Spec, opts Options) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(b.work)
+	defer removeAll(b.work)
 	return b.run(ctx)
+}
+
+// removeAll removes dir even when a step left read-only directories in it
+// (go mod download does), which a builder not running as root could not
+// otherwise empty.
+func removeAll(dir string) error {
+	if err := os.RemoveAll(dir); err == nil {
+		return nil
+	}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
 }
 
 type build struct {
@@ -285,7 +301,7 @@ func prepare(ctx context.Context, spec *buildspec.Spec, opts *Options) (*build, 
 	}
 	b.work = work
 	fail := func(err error) (*build, error) {
-		os.RemoveAll(work)
+		removeAll(work)
 		return nil, err
 	}
 	src, err := snapshotSource(ctx, opts.SourceDir, filepath.Join(work, "src"))
