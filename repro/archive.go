@@ -33,7 +33,6 @@ type member struct {
 	size       int64
 	link       string
 	sum        string // sha256 (tar) or crc32 (zip) of the contents
-	index      int
 	zipMethod  uint16
 	zipExtra   string
 	zipComment string
@@ -88,7 +87,7 @@ func readTar(ctx context.Context, r blob) ([]member, error) {
 		ms = append(ms, member{
 			name: h.Name, typ: string(rune(h.Typeflag)), mode: h.FileInfo().Mode(), uid: h.Uid, gid: h.Gid,
 			owner: h.Uname + ":" + h.Gname, mtime: h.ModTime, size: n, link: h.Linkname,
-			sum: hex.EncodeToString(hsum.Sum(nil)), index: len(ms),
+			sum: hex.EncodeToString(hsum.Sum(nil)),
 		})
 	}
 	return ms, fmt.Errorf("more than %d members", maxMembers)
@@ -154,7 +153,7 @@ func readZip(r blob) ([]member, error) {
 		}
 		ms = append(ms, member{
 			name: f.Name, typ: "f", mode: f.Mode(), mtime: mt, size: int64(f.UncompressedSize64),
-			sum: fmt.Sprintf("crc32:%08x", f.CRC32), index: i, zipMethod: f.Method,
+			sum: fmt.Sprintf("crc32:%08x", f.CRC32), zipMethod: f.Method,
 			zipExtra: string(f.Extra), zipComment: f.Comment,
 		})
 	}

@@ -24,28 +24,43 @@ var (
 	epoch    = regexp.MustCompile(`(^|[^0-9])(1[0-9]{9}|[2-3][0-9]{9})($|[^0-9])`)
 )
 
-// findTime returns the first time written in s in a common text form.
-func findTime(s string) (time.Time, bool) {
-	if m := isoTime.FindString(s); m != "" {
+// findTimes returns the times written in s in common text forms, in the
+// order of the forms tried, at most 8.
+func findTimes(s string) []time.Time {
+	var ts []time.Time
+	for _, m := range isoTime.FindAllString(s, 8) {
 		if t, err := time.Parse("2006-01-02T15:04:05", strings.Replace(m, " ", "T", 1)); err == nil {
-			return t, true
+			ts = append(ts, t)
 		}
 	}
-	if m := unixDate.FindString(s); m != "" {
+	for _, m := range unixDate.FindAllString(s, 8) {
 		for _, layout := range []string{time.UnixDate, time.ANSIC} {
 			if t, err := time.Parse(layout, m); err == nil {
-				return t, true
+				ts = append(ts, t)
+				break
 			}
 		}
 	}
-	if m := epoch.FindStringSubmatch(s); m != nil {
+	for _, m := range epoch.FindAllStringSubmatch(s, 8) {
 		var n int64
 		fmt.Sscan(m[2], &n)
 		if n >= minTime && n < maxTime {
-			return time.Unix(n, 0).UTC(), true
+			ts = append(ts, time.Unix(n, 0).UTC())
 		}
 	}
-	return time.Time{}, false
+	return ts[:min(len(ts), 8)]
+}
+
+// differingTimes returns the first pair of times, found at the same place
+// in the texts a and b, that differ.
+func differingTimes(a, b string) (time.Time, time.Time, bool) {
+	ta, tb := findTimes(a), findTimes(b)
+	for i := range min(len(ta), len(tb)) {
+		if !ta[i].Equal(tb[i]) {
+			return ta[i], tb[i], true
+		}
+	}
+	return time.Time{}, time.Time{}, false
 }
 
 // printableAround returns the run of printable ASCII around [off, off+n).
@@ -100,11 +115,9 @@ func timestampHints(e *expl, a, b blob, bd bdiff) {
 		var sa, sb string
 		if r.n <= 64 {
 			sa, sb = printableAround(a, r.off, r.n), printableAround(b, r.off, r.n)
-			if ta, ok := findTime(sa); ok {
-				if tb, ok := findTime(sb); ok && !ta.Equal(tb) {
-					hits = append(hits, found{r.off, r.n, ta, tb})
-					continue
-				}
+			if ta, tb, ok := differingTimes(sa, sb); ok {
+				hits = append(hits, found{r.off, r.n, ta, tb})
+				continue
 			}
 		}
 		// Binary words only where the bytes are not inside text on both

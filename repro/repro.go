@@ -508,9 +508,9 @@ func compareNodes(name string, w, g *node) (FileDiff, bool) {
 func (r *Report) Text(w io.Writer) error {
 	var b strings.Builder
 	if r.Equal {
-		fmt.Fprintf(&b, "reproducible: %d files identical (want %s, got %s)\n", r.Files, r.Want, r.Got)
+		fmt.Fprintf(&b, "reproducible: %d files identical (want %s, got %s)\n", r.Files, clean(r.Want), clean(r.Got))
 	} else {
-		fmt.Fprintf(&b, "not reproducible: %d of %d files differ (want %s, got %s)\n", len(r.Diffs), r.Files, r.Want, r.Got)
+		fmt.Fprintf(&b, "not reproducible: %d of %d files differ (want %s, got %s)\n", len(r.Diffs), r.Files, clean(r.Want), clean(r.Got))
 	}
 	for i := range r.Diffs {
 		b.WriteString("\n")
@@ -525,7 +525,7 @@ func (d *FileDiff) text(b *strings.Builder, indent string) {
 	if len(d.What) > 0 {
 		head += " (" + strings.Join(d.What, ", ") + ")"
 	}
-	fmt.Fprintf(b, "%s%s %s", indent, head, d.Path)
+	fmt.Fprintf(b, "%s%s %s", indent, head, clean(d.Path))
 	if d.Format != "" {
 		fmt.Fprintf(b, " [%s]", d.Format)
 	}
@@ -549,22 +549,22 @@ func (d *FileDiff) text(b *strings.Builder, indent string) {
 			fmt.Fprintf(b, " %s", e.Mode)
 		}
 		if e.Type == "symlink" {
-			fmt.Fprintf(b, " -> %s", e.Target)
+			fmt.Fprintf(b, " -> %s", clean(e.Target))
 		}
 		b.WriteString("\n")
 	}
 	side("want:", d.Want)
 	side("got: ", d.Got)
 	for _, s := range d.Details {
-		fmt.Fprintf(b, "%s%s\n", in, s)
+		fmt.Fprintf(b, "%s%s\n", in, clean(s))
 	}
 	if d.Diff != "" {
 		for _, l := range strings.Split(strings.TrimSuffix(d.Diff, "\n"), "\n") {
-			fmt.Fprintf(b, "%s| %s\n", in, l)
+			fmt.Fprintf(b, "%s| %s\n", in, clean(l))
 		}
 	}
 	for _, h := range d.Hints {
-		fmt.Fprintf(b, "%shint: %s\n", in, h.Text)
+		fmt.Fprintf(b, "%shint: %s\n", in, clean(h.Text))
 	}
 	for i := range d.Members {
 		d.Members[i].text(b, in)
@@ -572,10 +572,29 @@ func (d *FileDiff) text(b *strings.Builder, indent string) {
 	if d.Diffoscope != "" {
 		fmt.Fprintf(b, "%sdiffoscope:\n", in)
 		for _, l := range strings.Split(strings.TrimSuffix(d.Diffoscope, "\n"), "\n") {
-			fmt.Fprintf(b, "%s  %s\n", in, l)
+			fmt.Fprintf(b, "%s  %s\n", in, clean(l))
 		}
 	}
 	if d.Truncated {
 		fmt.Fprintf(b, "%s(explanation truncated)\n", in)
 	}
 }
+
+// clean escapes control characters, so that a hostile file or member name
+// cannot forge lines or send terminal escapes in the text rendering.
+func clean(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 }

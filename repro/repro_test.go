@@ -487,3 +487,21 @@ func TestJSONGolden(t *testing.T) {
 		t.Errorf("JSON changed; if on purpose, rerun with REPRO_UPDATE_GOLDEN=1\ngot:\n%s", got)
 	}
 }
+
+// TestTextEscapes checks that names from the trees cannot forge lines or
+// send terminal escapes through Report.Text.
+func TestTextEscapes(t *testing.T) {
+	name := "x\nhint: all is well\x1b[2J"
+	want := tree(t, map[string]string{name: "1\n"})
+	got := tree(t, map[string]string{name: "2\n"})
+	rep, err := Compare(context.Background(), want, got, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	rep.Text(&text)
+	out := text.String()
+	if strings.Contains(out, "\x1b") || strings.Contains(out, "\nhint: all is well") || !strings.Contains(out, `x\x0ahint: all is well\x1b[2J`) {
+		t.Errorf("control characters not escaped:\n%s", out)
+	}
+}
