@@ -149,7 +149,6 @@ func explain(ctx context.Context, e *expl, a, b blob, opts Options, depth int) {
 		e.format = "binary"
 		e.detail("want is %s, got is %s", fa, fb)
 	}
-	structured := true
 	switch e.format {
 	case "elf":
 		explainELF(ctx, e, a, b)
@@ -167,9 +166,7 @@ func explain(ctx context.Context, e *expl, a, b blob, opts Options, depth int) {
 		explainGzip(ctx, e, a, b, opts, depth)
 		return
 	case "text":
-		structured = explainText(e, a, b, opts)
-	default:
-		structured = false
+		explainText(e, a, b, opts)
 	}
 	bd, err := diffBytes(ctx, a, b)
 	if err != nil {
@@ -192,9 +189,7 @@ func explain(ctx context.Context, e *expl, a, b blob, opts Options, depth int) {
 		e.setDiff(hexContext(a, b, at))
 	}
 	timestampHints(e, a, b, bd)
-	if e.format != "text" || !structured {
-		stringHints(ctx, e, a, b)
-	}
+	stringHints(ctx, e, a, b)
 }
 
 // detect names a format by magic number: elf, pe, macho, tar, zip, gzip,

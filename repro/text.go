@@ -13,24 +13,23 @@ const (
 	maxLineShown = 200 // longest diff line shown
 )
 
-// explainText puts a bounded unified diff of a and b in e. It returns false
-// when the files are too large to read.
-func explainText(e *expl, a, b blob, opts Options) bool {
+// explainText puts a bounded unified diff of a and b in e, unless they are
+// over opts.MaxText.
+func explainText(e *expl, a, b blob, opts Options) {
 	if a.Size() > opts.MaxText || b.Size() > opts.MaxText {
 		e.detail("text over %d bytes: no line diff", opts.MaxText)
-		return false
+		return
 	}
 	da, db := make([]byte, a.Size()), make([]byte, b.Size())
 	if n, err := a.ReadAt(da, 0); n != len(da) {
 		e.detail("text: want: %v", err)
-		return false
+		return
 	}
 	if n, err := b.ReadAt(db, 0); n != len(db) {
 		e.detail("text: got: %v", err)
-		return false
+		return
 	}
 	e.setDiff(unified(string(da), string(db)))
-	return true
 }
 
 // op is one line of an edit script: kept (' '), deleted ('-') or inserted
