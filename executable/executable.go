@@ -38,12 +38,16 @@
 //	                 "carries a code signature slot", not "signed by a CA").
 //	macho-universal  0xcafebabe or 0xcafebabf (fat64) with nfat_arch 1..MaxFatArch
 //	                 and each slice inside the file; Machine lists the slices.
-//	java-class       0xcafebabe followed by minor, major with major >= 45 and
-//	                 minor 0 or 0xffff (preview), or any minor with major <= 48
-//	                 (old compilers). The u32 after the magic is nfat_arch for a
-//	                 universal binary: 1..44 there, >= 45 for a class file, so
-//	                 the two never collide in practice. A 0xcafebabe that is
-//	                 neither is reported as macho-universal with a Problem.
+//	java-class       0xcafebabe followed by u2 minor, u2 major with major >= 45
+//	                 and minor 0 or 0xffff (preview), or any minor with major
+//	                 <= 48 (old compilers); Version is major. The same u32 is
+//	                 nfat_arch in a universal binary. Rule: a value in
+//	                 1..MaxFatArch whose slice table is valid (known CPU types,
+//	                 slices inside the file) is macho-universal; else a class
+//	                 file version as above is java-class; else a value below 45
+//	                 is macho-universal with a Problem (no class file has a
+//	                 major below 45), and anything else is macho-universal with
+//	                 a Problem too: over-detection, never a miss.
 //	script           "#!" at 0 (after an optional UTF-8 BOM). Interpreter is the
 //	                 rest of the first line, trimmed, at most 256 bytes.
 //	powershell       by name: .ps1 .psm1 .psd1 .ps1xml .psc1 .cdxml (any case);
@@ -81,24 +85,30 @@
 //
 // Walk looks into archives recognised by content: tar (ustar magic, or a v7
 // header whose checksum verifies), gzip (1f 8b 08; a gzip of a tar is walked as
-// a tar, a gzip of anything else as an archive of one member), bzip2 ("BZh")
-// and zip ("PK\x03\x04": jar, war, apk, nupkg, whl, ...). A jar is reported
+// a tar, a gzip of anything else as an archive of one member), bzip2 ("BZh"),
+// zip ("PK\x03\x04": jar, war, apk, nupkg, whl, ...) and ar ("!<arch>\n": .a
+// static libraries, .deb packages). A jar is reported
 // itself and its members are looked into too (a native .so inside a jar).
 // Members are named by Found.Parts: the path under the root, then the member
 // path in each archive; Found.Path joins them with "!" (PathSeparator), as in
 // "dist/app.tar.gz!bin/tool.exe". A "!" in a name is not escaped: Parts is the
-// unambiguous form. xz, zstd, lzip, 7z and rar data are not looked into: Walk
-// reports them as a Found with Unscanned set, never silently.
+// unambiguous form. xz, zstd, lzip, 7z, rar, rpm, cpio and squashfs data are
+// not looked into: Walk reports them as a Found with Unscanned set, never
+// silently (so a .deb whose data.tar is xz-compressed shows up as such).
 //
 // Hostile archives: member names are reported as they are ("../../etc/x") and
 // nothing is ever written under them; members are read into memory (or, over
 // Options.MemoryMember bytes, into a temporary file with a random name, removed
-// when done) with a limit per
-// member and a limit on all decompressed bytes of one Walk (zip bombs); a limit
-// on members per archive and on nesting depth. Going over a limit, or a
-// corrupt archive, is an error naming the archive and the member.
+// when done) with a limit per member and a limit on all decompressed bytes of
+// one Walk (zip bombs: the bytes actually decompressed are counted, not the
+// sizes the headers claim); a limit on members per archive and on nesting
+// depth. Going over a limit, or a corrupt archive, is an error naming the
+// archive and the member, and ends the walk of that archive.
 //
 // # Errors
+//
+// Signed reports that a signature is present, never that it verifies: that
+// is the signer's and the verifier's job.
 //
 // Detect returns an error only when reading fails; hostile content never is an
 // error but a Problem, or not an executable. Walk goes on past a bad file or
@@ -109,10 +119,11 @@
 // Symbolic links are never followed: Walk reports each one as a Found with
 // Symlink set to its target (in the tree, in tar archives, and zip members
 // with the symlink mode bit; hard links in a tar likewise, with Hardlink set).
-// Tar entries of unknown type are read as regular files, as POSIX says; tar
-// directories, devices and FIFOs have no content and are skipped. The target, if a regular file in the tree,
-// is found on its own. Other non-regular files (devices, pipes, sockets) are
-// reported with Unscanned set.
+// A link's target, if a regular file in the tree, is found on its own. Other
+// non-regular files in the tree (devices, pipes, sockets) are reported with
+// Unscanned set. Tar entries of unknown type are read as regular files, as
+// POSIX says; tar directories, devices and FIFOs have no content and are
+// skipped.
 package executable
 
 import (

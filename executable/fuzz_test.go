@@ -16,6 +16,8 @@ func seeds(f *testing.F) {
 		nil, []byte("MZ"), []byte("#!/bin/sh\n"), []byte("param()\n"), []byte("\x00asm\x01\x00\x00\x00"),
 		[]byte("\x7fELF\x02\x01\x01\x00"), {0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 2}, {0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 61},
 		{0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1}, []byte("MSCF\x00\x00\x00\x00"), cfbMagic,
+		[]byte("!<arch>\n//                                              8         `\nlong.sh/\n/0              0           0     0     644     10        `\n#!/bin/sh\n"),
+		[]byte("!<arch>\n#1/4            0           0     0     644     14        `\nx.sh#!/bin/sh\n"),
 	} {
 		f.Add(s)
 	}

@@ -204,7 +204,7 @@ func (w *walker) scan(r io.ReaderAt, size int64, parts []string, depth int) erro
 	switch kind {
 	case "":
 		return nil
-	case "xz", "zstd", "lzip", "7z", "rar":
+	case "xz", "zstd", "lzip", "7z", "rar", "rpm", "cpio", "squashfs":
 		w.add(Found{Parts: parts, Size: size, Unscanned: kind + " data is not looked into"})
 		return nil
 	}
@@ -219,6 +219,8 @@ func (w *walker) scan(r io.ReaderAt, size int64, parts []string, depth int) erro
 		aerr = w.tar(io.NewSectionReader(r, 0, size), parts, depth+1)
 	case "gzip", "bzip2":
 		aerr = w.compressed(kind, io.NewSectionReader(r, 0, size), parts, depth+1)
+	case "ar":
+		aerr = w.ar(io.NewSectionReader(r, 0, size), parts, depth+1)
 	}
 	if errors.Is(aerr, errStop) || errors.Is(aerr, context.Canceled) || errors.Is(aerr, context.DeadlineExceeded) {
 		return aerr
@@ -248,6 +250,15 @@ func sniff(h []byte) string {
 		return "7z"
 	case bytes.HasPrefix(h, []byte("Rar!\x1a\x07")):
 		return "rar"
+	case bytes.HasPrefix(h, []byte("!<arch>\n")):
+		return "ar"
+	case bytes.HasPrefix(h, []byte{0xed, 0xab, 0xee, 0xdb}):
+		return "rpm"
+	case bytes.HasPrefix(h, []byte("070701")), bytes.HasPrefix(h, []byte("070702")),
+		bytes.HasPrefix(h, []byte("070707")), bytes.HasPrefix(h, []byte{0xc7, 0x71}), bytes.HasPrefix(h, []byte{0x71, 0xc7}):
+		return "cpio"
+	case bytes.HasPrefix(h, []byte("hsqs")), bytes.HasPrefix(h, []byte("sqsh")):
+		return "squashfs"
 	case isTar(h):
 		return "tar"
 	}
@@ -445,4 +456,82 @@ func innerName(outer string) string {
 		}
 	}
 	return "-"
+}
+
+// ar walks a Unix ar archive (.a static libraries, .deb packages): the
+// "!<arch>\n" magic, then per member a 60-byte header (name[16] mtime[12]
+// uid[6] gid[6] mode[8] size[10] "`\n") and the data padded to an even
+// length. GNU long names ("/N" into the "//" member) and BSD ones ("#1/N",
+// the name first in the data) are resolved; the symbol tables "/" and
+// "__.SYMDEF" are skipped.
+func (w *walker) ar(r *io.SectionReader, parts []string, depth int) error {
+	off := int64(len("!<arch>\n"))
+	var longNames []byte
+	for n := 0; off < r.Size(); n++ {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		if n >= w.opts.MaxMembers {
+			return fmt.Errorf("executable: %s: %w: more than %d members", name(parts), ErrLimit, w.opts.MaxMembers)
+		}
+		var h [60]byte
+		if _, err := r.ReadAt(h[:], off); err != nil {
+			return fmt.Errorf("executable: %s: member header at %d: %w", name(parts), off, err)
+		}
+		if string(h[58:60]) != "`\n" {
+			return fmt.Errorf("executable: %s: member header at %d: bad terminator %q", name(parts), off, h[58:60])
+		}
+		size, err := strconv.ParseInt(strings.TrimSpace(string(h[48:58])), 10, 64)
+		if err != nil || size < 0 || size > r.Size()-off-60 {
+			return fmt.Errorf("executable: %s: member header at %d: size %q", name(parts), off, h[48:58])
+		}
+		data := io.NewSectionReader(r, off+60, size)
+		off += 60 + size + size%2
+		mname := strings.TrimRight(string(h[:16]), " ")
+		switch {
+		case mname == "/" || mname == "/SYM64/" || strings.HasPrefix(mname, "__.SYMDEF"):
+			continue
+		case mname == "//":
+			if size > 1<<20 {
+				return fmt.Errorf("executable: %s: %w: long-name table of %d bytes", name(parts), ErrLimit, size)
+			}
+			longNames = make([]byte, size)
+			if _, err := data.ReadAt(longNames, 0); err != nil {
+				return fmt.Errorf("executable: %s: long-name table: %w", name(parts), err)
+			}
+			continue
+		case strings.HasPrefix(mname, "#1/"):
+			nl, err := strconv.ParseInt(mname[3:], 10, 64)
+			if err != nil || nl < 0 || nl > size || nl > 4096 {
+				return fmt.Errorf("executable: %s: member at %d: BSD name length %q", name(parts), off, mname[3:])
+			}
+			b := make([]byte, nl)
+			if _, err := data.ReadAt(b, 0); err != nil {
+				return fmt.Errorf("executable: %s: member at %d: %w", name(parts), off, err)
+			}
+			mname = strings.TrimRight(string(b), "\x00")
+			data = io.NewSectionReader(data, nl, size-nl)
+		case len(mname) > 1 && mname[0] == '/':
+			i, err := strconv.Atoi(mname[1:])
+			if err != nil || i < 0 || i >= len(longNames) {
+				return fmt.Errorf("executable: %s: member name %q not in the long-name table", name(parts), mname)
+			}
+			ln := longNames[i:]
+			if j := bytes.IndexAny(ln, "\n"); j >= 0 {
+				ln = ln[:j]
+			}
+			mname = strings.TrimSuffix(string(ln), "/")
+		default:
+			mname = strings.TrimSuffix(mname, "/")
+		}
+		mparts := with(parts, mname)
+		if data.Size() > w.opts.MaxMemberSize {
+			return fmt.Errorf("executable: %s: %w: %d bytes, more than %d", name(mparts), ErrLimit, data.Size(), w.opts.MaxMemberSize)
+		}
+		// The member is a range of the archive: scanned in place, not copied.
+		if err := w.scan(data, data.Size(), mparts, depth); err != nil {
+			return err
+		}
+	}
+	return nil
 }

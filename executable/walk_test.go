@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -114,6 +115,9 @@ func TestWalkHostile(t *testing.T) {
 		{name: "absolute", file: zipMembers(t, member{name: "/etc/evil.sh", data: sh}), mustFind: "f!/etc/evil.sh"},
 		{name: "temp-file-members", file: gzipOf(t, tarMembers(t, member{name: "big.sh", data: append(bytes.Clone(sh), zeros[:2<<20]...)})),
 			opts: executable.Options{MemoryMember: 1 << 10}, mustFind: "f!big.sh"},
+		{name: "ar-bsd-name", file: []byte("!<arch>\n#1/4            0           0     0     644     14        `\nx.sh#!/bin/sh\n"), mustFind: "f!x.sh"},
+		{name: "ar-bad-size", file: []byte("!<arch>\nx.sh/           0           0     0     644     99        `\n#!/bin/sh\n"), errHas: `f: member header at 8: size "99        "`},
+		{name: "ar-bad-long-name", file: []byte("!<arch>\n/7              0           0     0     644     10        `\n#!/bin/sh\n"), errHas: `f: member name "/7" not in the long-name table`},
 		{name: "xz", file: []byte("\xfd7zXZ\x00\x00\x04garbage"), mustFind: "f"},
 		{name: "bzip2-of-script", file: bzip2Script, mustFind: "f!-"},
 		{name: "gzip-name", file: gzipOf(t, sh), mustFind: "f!-"},
@@ -220,5 +224,52 @@ func TestWalkTarUnknownType(t *testing.T) {
 	found, err := executable.Walk(context.Background(), tree(t, map[string][]byte{"t.tar": buf.Bytes()}), executable.Options{})
 	if err != nil || len(found) != 1 || found[0].Path != "t.tar!odd" {
 		t.Errorf("got %+v, %v", found, err)
+	}
+}
+
+// TestWalkAr looks into a static library made by ar(1) (GNU long names
+// included) and a .deb made by dpkg-deb.
+func TestWalkAr(t *testing.T) {
+	for _, tool := range []string{"gcc", "ar"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s: %v", tool, err)
+		}
+	}
+	dir := t.TempDir()
+	run := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "m.c"), []byte("int f(void){return 1;}\n"), 0o644))
+	run(dir, "gcc", "-c", "-o", "m.o", "m.c")
+	run(dir, "cp", "m.o", "a_rather_long_object_name.o")
+	must(t, os.Mkdir(filepath.Join(dir, "out"), 0o755))
+	run(dir, "ar", "rcs", "out/libm.a", "m.o", "a_rather_long_object_name.o")
+	want := []string{"libm.a!m.o", "libm.a!a_rather_long_object_name.o"}
+	if _, err := exec.LookPath("dpkg-deb"); err == nil {
+		pkg := filepath.Join(dir, "pkg")
+		must(t, os.MkdirAll(filepath.Join(pkg, "DEBIAN"), 0o755))
+		must(t, os.MkdirAll(filepath.Join(pkg, "usr/bin"), 0o755))
+		must(t, os.WriteFile(filepath.Join(pkg, "DEBIAN/control"), []byte("Package: hallmark-test\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.com>\nDescription: test\n"), 0o644))
+		must(t, os.WriteFile(filepath.Join(pkg, "usr/bin/tool"), sh, 0o755))
+		run(dir, "dpkg-deb", "--root-owner-group", "-Zgzip", "--build", "pkg", "out/t.deb")
+		run(dir, "dpkg-deb", "--root-owner-group", "-Zxz", "--build", "pkg", "out/x.deb")
+		want = append(want, "t.deb!data.tar.gz!./usr/bin/tool", "x.deb!data.tar.xz")
+	} else {
+		t.Logf("dpkg-deb not installed: no .deb case")
+	}
+	found, err := executable.Walk(context.Background(), filepath.Join(dir, "out"), executable.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := " " + strings.Join(paths(found), " ") + " "
+	for _, w := range want {
+		if !strings.Contains(got, " "+w+" ") {
+			t.Errorf("found%s: no %s", got, w)
+		}
 	}
 }
