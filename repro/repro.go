@@ -4,9 +4,9 @@
 // Compare walks two directory trees (or takes two single files) and matches
 // entries by relative slash-separated path. Every regular file is streamed
 // through SHA-256; symbolic links are compared by target and never followed;
-// permission bits (with setuid, setgid and sticky) are compared for files and
-// links. Directories are containers only: an empty directory and a directory's
-// own mode are not compared. CompareDigests checks a tree against the
+// permission bits (with setuid, setgid and sticky) are compared for every
+// entry but links. Directories are containers only: an empty directory and a
+// directory's own mode are not compared. CompareDigests checks a tree against the
 // (path, SHA-256) subjects of a provenance when the original outputs are not
 // at hand: a difference can then only be named, unless a subject carries the
 // path of a local copy of the original, which is then explained like Compare
@@ -29,8 +29,13 @@
 //   - anything else: the first differing offset with hex context.
 //
 // Over that, a hints layer names common causes in words (Hint.Cause is a
-// stable identifier): an embedded timestamp, an embedded build directory, a
-// differing Go build ID, archive member order and mtimes, archive owners.
+// stable identifier, one of the Cause constants): an embedded timestamp
+// (times in text around a differing byte, or a 4- or 8-byte word of Unix
+// seconds or nanoseconds; COFF and gzip header times), an embedded build
+// directory (absolute paths found in one file only, paired by their common
+// tail), differing Go and GNU build IDs, Mach-O UUIDs and PDB GUIDs, archive
+// member order, mtimes, owners and modes. Hints are likely causes, not
+// proofs.
 // With Options.Diffoscope, diffoscope (when on PATH) is run on each differing
 // pair with a timeout and its bounded text output is included as well.
 //
@@ -39,10 +44,26 @@
 // Files are never read whole for comparison: contents are streamed in 64 KiB
 // blocks. Structured explanations read headers through io.ReaderAt; archive
 // members and text files are read whole only below stated limits
-// (Options.MaxMember, Options.MaxText). Each explanation is capped in lines
-// and bytes and says when it was cut (FileDiff.Truncated). All inputs are
-// treated as hostile: a malformed ELF or archive yields a detail line saying
-// so, never a panic and never an error for the whole comparison.
+// (Options.MaxMember, Options.MaxText); at most 8 members per archive are
+// read, 2×MaxMember in all, and each level of nesting gets a quarter of the
+// limit. Sections are compared up to twice the file's size in all, so
+// overlapping section tables cannot multiply the work; strings are searched
+// in the first 256 MiB of a file; tar members are hashed up to twice the
+// archive's size in all, so sparse members cannot expand without bound.
+// Each explanation is capped in lines and bytes and says when it was cut
+// (FileDiff.Truncated). All inputs are treated as hostile: a malformed ELF
+// or archive yields a detail line saying so, never a panic and never an
+// error for the whole comparison. Report.Text escapes control characters.
+//
+// # Formats followed
+//
+// ELF: System V gABI, "Sections" and "Note Section". PE: Microsoft "PE
+// Format", "COFF File Header", "Optional Header Windows-Specific Fields"
+// (CheckSum), "Optional Header Data Directories" and "Debug Directory"
+// (CodeView "RSDS"). Mach-O: loader.h, LC_UUID (0x1b), S_ZEROFILL section
+// types. tar: POSIX pax/ustar via archive/tar. zip: APPNOTE via archive/zip.
+// gzip: RFC 1952 section 2.3 (MTIME, OS, FNAME). Text diffs are in the
+// unified format of GNU diff.
 //
 // # JSON
 //
@@ -54,7 +75,7 @@
 //	   "path": "bin/hello",               // slash-separated, relative
 //	   "kind": "changed",                 // "missing" (in want only), "extra" (in got only), "changed"
 //	   "what": ["content", "mode"],       // for "changed": content, mode, type, target
-//	   "want": {"type": "file", "size": 1534, "sha256": "<hex>", "crc32": "<hex, zip members>",
+//	   "want": {"type": "file", "size": 1534 /* -1: unknown */, "sha256": "<hex>", "crc32": "<hex, zip members>",
 //	            "mode": "-rwxr-xr-x", "target": "<symlink target>"},
 //	   "got":  {...},
 //	   "format": "elf",                   // elf, pe, macho, tar, zip, gzip, text, binary
@@ -69,8 +90,11 @@
 // # Errors
 //
 // Compare returns an error only when a root cannot be read, a walk exceeds
-// Options.MaxFiles, the context ends, or a file cannot be read while hashing;
-// the error names the path. A difference is never an error.
+// Options.MaxFiles (ErrTooManyFiles), the context ends, or a file cannot be
+// read while hashing; the error names the path. CompareDigests also refuses
+// a subject whose path is not local or reaches outside the tree through a
+// link, whose digest is not 64 hex digits, or that is named twice. A
+// difference is never an error.
 package repro
 
 import (
