@@ -3,6 +3,7 @@ package authenticode
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
@@ -291,4 +292,53 @@ func FuzzSignature(f *testing.F) {
 			verifyToken(p.token, p.si.Signature, x509.NewCertPool())
 		}
 	})
+}
+
+type failWriter struct{ n int }
+
+func (w *failWriter) Write(p []byte) (int, error) {
+	if w.n--; w.n < 0 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+type failReader struct {
+	r   *bytes.Reader
+	at  int64
+	err error
+}
+
+func (f failReader) ReadAt(p []byte, off int64) (int, error) {
+	if off >= f.at {
+		return 0, f.err
+	}
+	return f.r.ReadAt(p, off)
+}
+
+// TestStreamErrors checks that read and write errors of the copying pass
+// come back (and do not block it) at every chunk.
+func TestStreamErrors(t *testing.T) {
+	b := make([]byte, 5*bufSize+0x400)
+	copy(b, minimalPE())
+	binary.LittleEndian.PutUint32(b[mpeSections+16:], uint32(len(b)-0x200))
+	m, err := Parse(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 {
+		t.Run("write", func(t *testing.T) {
+			_, _, err := m.stream(bytes.NewReader(b), sha256.New(), &failWriter{n: i})
+			if (err == nil) != (i >= 6) || err != nil && !strings.Contains(err.Error(), "disk full") {
+				t.Errorf("writer failing after %d chunks: %v", i, err)
+			}
+		})
+		t.Run("read", func(t *testing.T) {
+			boom := errors.New("i/o error")
+			_, _, err := m.stream(failReader{bytes.NewReader(b), int64(i) * bufSize, boom}, sha256.New(), &failWriter{n: 100})
+			if (err == nil) != (i >= 6) || err != nil && !errors.Is(err, boom) {
+				t.Errorf("reader failing at chunk %d: %v", i, err)
+			}
+		})
+	}
 }
