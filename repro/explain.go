@@ -173,12 +173,12 @@ func explain(ctx context.Context, e *expl, a, b blob, opts Options, depth int) {
 		e.detail("reading: %v", err)
 		return
 	}
-	if a.Size() != b.Size() {
-		e.detail("sizes differ: want %d bytes, got %d bytes", a.Size(), b.Size())
-	}
-	if bd.first >= 0 {
+	switch {
+	case e.diff != "":
+		// The text diff says it; the sizes are in the entries.
+	case bd.first >= 0:
 		e.detail("%s of %d compared differ in %s; first at offset 0x%x", plural(bd.count, "byte"), min(a.Size(), b.Size()), plural(int64(bd.nregions), "region"), bd.first)
-	} else if a.Size() != b.Size() {
+	case a.Size() != b.Size():
 		e.detail("the shorter file is a prefix of the longer: they differ from offset 0x%x", min(a.Size(), b.Size()))
 	}
 	if e.diff == "" {
