@@ -16,44 +16,76 @@ import (
 	"time"
 )
 
-// pidsGroup is a pids cgroup made for one step.
-type pidsGroup struct {
+// cgroup is one cgroup made for a step: in cgroup v1 one per controller, in
+// v2 one for all.
+type cgroup struct {
 	dir   string
+	v2    bool
+	ctrl  []string // the controllers whose limits it holds
 	procs *os.File // cgroup.procs, open for writing
 }
 
-// newPidsGroup makes a child of the caller's pids cgroup (v2 when the unified
-// hierarchy has the pids controller, v1 otherwise) with pids.max set to max.
-// It returns nil when there is no pids cgroup the caller may write to.
-func newPidsGroup(max int) *pidsGroup {
+// cgroupPeriod is the CPU bandwidth period, in microseconds.
+const cgroupPeriod = 100000
+
+// newGroups makes the cgroups that enforce l's Processes, RSS and MilliCPU,
+// as children of the caller's own cgroups (v2 when the unified hierarchy
+// has the controller, v1 otherwise). A limit no cgroup could be made for is
+// left out of the result: the caller falls back to an rlimit or does
+// without.
+func newGroups(l Limits) []*cgroup {
+	want := map[string]string{} // controller to the value of its limit
+	if l.Processes > 0 {
+		want["pids"] = strconv.Itoa(l.Processes)
+	}
+	if l.RSS > 0 {
+		want["memory"] = strconv.FormatInt(l.RSS, 10)
+	}
+	if l.MilliCPU > 0 {
+		want["cpu"] = strconv.Itoa(l.MilliCPU * cgroupPeriod / 1000)
+	}
+	if len(want) == 0 {
+		return nil
+	}
 	f, err := os.Open("/proc/self/cgroup")
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	v1, v2 := parseCgroup(f)
-	var bases []string
+	f.Close()
+	var gs []*cgroup
 	if v2 != "" {
-		if b, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil && strings.Contains(" "+string(b)+" ", " pids ") {
-			bases = append(bases, filepath.Join("/sys/fs/cgroup", v2))
+		if b, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+			var ctrl []string
+			for c := range want {
+				if strings.Contains(" "+strings.TrimSpace(string(b))+" ", " "+c+" ") {
+					ctrl = append(ctrl, c)
+				}
+			}
+			if g := makeGroup(filepath.Join("/sys/fs/cgroup", v2), true, ctrl, want); g != nil {
+				gs = append(gs, g)
+				for _, c := range g.ctrl {
+					delete(want, c)
+				}
+			}
 		}
 	}
-	if v1 != "" {
-		bases = append(bases, filepath.Join("/sys/fs/cgroup/pids", v1))
-	}
-	for _, base := range bases {
-		if g := makePidsGroup(base, max); g != nil {
-			return g
+	for c := range want {
+		if p := v1[c]; p != "" {
+			if g := makeGroup(filepath.Join("/sys/fs/cgroup", c, p), false, []string{c}, want); g != nil {
+				gs = append(gs, g)
+			}
 		}
 	}
-	return nil
+	return gs
 }
 
 // parseCgroup reads /proc/PID/cgroup (cgroups(7)): lines of
-// "ID:CONTROLLERS:PATH". It returns the path in the v1 hierarchy that has
-// the pids controller and the path in the v2 hierarchy ("0::PATH"), each
-// empty when absent or when the path is not absolute and clean.
-func parseCgroup(r io.Reader) (v1, v2 string) {
+// "ID:CONTROLLERS:PATH". It returns the path in each v1 hierarchy by
+// controller and the path in the v2 hierarchy ("0::PATH"), leaving out paths
+// that are not absolute and clean.
+func parseCgroup(r io.Reader) (v1 map[string]string, v2 string) {
+	v1 = map[string]string{}
 	sc := bufio.NewScanner(io.LimitReader(r, 1<<16))
 	for sc.Scan() {
 		id, rest, _ := strings.Cut(sc.Text(), ":")
@@ -61,25 +93,56 @@ func parseCgroup(r io.Reader) (v1, v2 string) {
 		if !ok || !cleanAbs(p) {
 			continue
 		}
-		switch {
-		case id == "0" && ctrl == "":
+		if id == "0" && ctrl == "" {
 			v2 = p
-		case strings.Contains(","+ctrl+",", ",pids,"):
-			v1 = p
+			continue
+		}
+		for _, c := range strings.Split(ctrl, ",") {
+			v1[c] = p
 		}
 	}
 	return v1, v2
 }
 
-func makePidsGroup(base string, max int) *pidsGroup {
+// makeGroup makes a new cgroup under base holding the limits of ctrl.
+// A controller whose limit cannot be written is dropped; nil when none is
+// left.
+func makeGroup(base string, v2 bool, ctrl []string, want map[string]string) *cgroup {
+	if len(ctrl) == 0 {
+		return nil
+	}
 	var r [8]byte
 	rand.Read(r[:])
 	dir := filepath.Join(base, "hallmark-sandbox-"+hex.EncodeToString(r[:]))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil
 	}
-	g := &pidsGroup{dir: dir}
-	if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(max)), 0); err != nil {
+	g := &cgroup{dir: dir, v2: v2}
+	write := func(name, v string) bool {
+		return os.WriteFile(filepath.Join(dir, name), []byte(v), 0) == nil
+	}
+	for _, c := range ctrl {
+		v := want[c]
+		ok := false
+		switch {
+		case c == "pids":
+			ok = write("pids.max", v)
+		case c == "memory" && v2:
+			ok = write("memory.max", v)
+			write("memory.swap.max", "0")
+		case c == "memory":
+			ok = write("memory.limit_in_bytes", v)
+			write("memory.memsw.limit_in_bytes", v)
+		case c == "cpu" && v2:
+			ok = write("cpu.max", v+" "+strconv.Itoa(cgroupPeriod))
+		case c == "cpu":
+			ok = write("cpu.cfs_period_us", strconv.Itoa(cgroupPeriod)) && write("cpu.cfs_quota_us", v)
+		}
+		if ok {
+			g.ctrl = append(g.ctrl, c)
+		}
+	}
+	if len(g.ctrl) == 0 {
 		g.remove()
 		return nil
 	}
@@ -92,8 +155,38 @@ func makePidsGroup(base string, max int) *pidsGroup {
 	return g
 }
 
+// has says whether g holds controller c's limit.
+func (g *cgroup) has(c string) bool {
+	for _, x := range g.ctrl {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// oomKills counts the processes of g that the kernel's OOM killer ended
+// for exceeding the memory limit.
+func (g *cgroup) oomKills() int {
+	name := "memory.oom_control"
+	if g.v2 {
+		name = "memory.events"
+	}
+	b, err := os.ReadFile(filepath.Join(g.dir, name))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "oom_kill "); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
 // remove deletes the group once the killed processes have left it.
-func (g *pidsGroup) remove() error {
+func (g *cgroup) remove() error {
 	if g.procs != nil {
 		g.procs.Close()
 	}

@@ -42,7 +42,9 @@ func Init() {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP,
 		syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPIPE, syscall.SIGALRM)
 	unix.CloseOnExec(4)
-	unix.CloseOnExec(5)
+	for fd := 5; fd < 5+maxGroups; fd++ {
+		unix.CloseOnExec(fd)
+	}
 	stFile := os.NewFile(4, "status")
 	st, err := child()
 	if err != nil {
@@ -93,12 +95,15 @@ func execStep() {
 		fail(err)
 	}
 	runtime.LockOSThread()
-	if l.PidsGroup {
-		// Join the step's pids cgroup: this process only, not PID 1.
-		if _, err := unix.Write(3, []byte("0")); err != nil {
-			fail(fmt.Errorf("join pids cgroup: %w", err))
+	if l.Groups < 0 || l.Groups > maxGroups {
+		fail(fmt.Errorf("exec: %d cgroups", l.Groups))
+	}
+	for fd := 3; fd < 3+l.Groups; fd++ {
+		// Join the step's cgroups: this process only, not PID 1.
+		if _, err := unix.Write(fd, []byte("0")); err != nil {
+			fail(fmt.Errorf("join cgroup: %w", err))
 		}
-		unix.Close(3)
+		unix.Close(fd)
 	}
 	if err := limit(l); err != nil {
 		fail(err)
@@ -144,8 +149,8 @@ func child() (status, error) {
 	}
 	argv := append([]string{"hallmark-sandbox-exec", string(lim), prog}, c.Argv...)
 	files := []uintptr{devNull(), 1, 2}
-	if c.Limits.PidsGroup {
-		files = append(files, 5)
+	for i := 0; i < c.Limits.Groups && i < maxGroups; i++ {
+		files = append(files, uintptr(5+i))
 	}
 	pid, err := syscall.ForkExec("/proc/self/exe", argv, &syscall.ProcAttr{
 		Dir:   c.Dir,

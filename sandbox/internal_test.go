@@ -9,17 +9,17 @@ import (
 )
 
 func TestParseCgroup(t *testing.T) {
-	for _, tc := range []struct{ in, v1, v2 string }{
-		{"0::/user.slice/a.scope\n", "", "/user.slice/a.scope"},
-		{"8:pids:/\n4:memory:/x\n0::/\n", "/", "/"},
-		{"3:cpu,pids:/a/b\n", "/a/b", ""},
-		{"3:pidsx:/a\n2:pids:../etc\n1:pids\n", "", ""},
-		{"", "", ""},
+	for _, tc := range []struct{ in, pids, cpu, v2 string }{
+		{"0::/user.slice/a.scope\n", "", "", "/user.slice/a.scope"},
+		{"8:pids:/\n4:memory:/x\n0::/\n", "/", "", "/"},
+		{"3:cpu,pids:/a/b\n", "/a/b", "/a/b", ""},
+		{"3:pidsx:/a\n2:pids:../etc\n1:pids\n", "", "", ""},
+		{"", "", "", ""},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			v1, v2 := parseCgroup(strings.NewReader(tc.in))
-			if v1 != tc.v1 || v2 != tc.v2 {
-				t.Fatalf("got %q %q, want %q %q", v1, v2, tc.v1, tc.v2)
+			if v1["pids"] != tc.pids || v1["cpu"] != tc.cpu || v2 != tc.v2 {
+				t.Fatalf("got %q %q, want pids %q cpu %q v2 %q", v1, v2, tc.pids, tc.cpu, tc.v2)
 			}
 		})
 	}
@@ -33,7 +33,11 @@ func FuzzParseCgroup(f *testing.F) {
 	f.Add("1:name=systemd:/\n2:pids:/../../etc\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		v1, v2 := parseCgroup(strings.NewReader(in))
-		for _, p := range []string{v1, v2} {
+		ps := []string{v2}
+		for _, p := range v1 {
+			ps = append(ps, p)
+		}
+		for _, p := range ps {
 			if p != "" && (path.Clean(p) != p || !path.IsAbs(p)) {
 				t.Fatalf("path %q from %q", p, in)
 			}

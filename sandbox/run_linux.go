@@ -56,14 +56,25 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 	cmd.Stderr = s.Stderr
 	cmd.ExtraFiles = []*os.File{cfgR, stW}
 	lim := stepLimits{Limits: s.Limits}
-	if lim.Processes > 0 {
-		if g := newPidsGroup(lim.Processes); g != nil {
-			defer g.remove()
-			cmd.ExtraFiles = append(cmd.ExtraFiles, g.procs)
-			lim.PidsGroup = true
-		} else {
-			lim.NProc = lim.Processes + nprocSlack
+	groups := newGroups(s.Limits)
+	var memGroup *cgroup
+	has := map[string]bool{}
+	for _, g := range groups {
+		defer g.remove()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, g.procs)
+		for _, c := range g.ctrl {
+			has[c] = true
 		}
+		if g.has("memory") {
+			memGroup = g
+		}
+	}
+	lim.Groups = len(groups)
+	if lim.Processes > 0 && !has["pids"] {
+		lim.NProc = lim.Processes + nprocSlack
+	}
+	if lim.RSS > 0 && !has["memory"] && lim.Memory == 0 {
+		lim.Memory = lim.RSS
 	}
 	cfg, err := json.Marshal(config{
 		Root: root, Argv: s.Command, Dir: dir, Env: Env(s), Path: s.Path,
@@ -157,6 +168,9 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 	}
 	res.ExitCode = rep.Exit
 	res.Leftover = rep.Leftover
+	if memGroup != nil && memGroup.oomKills() > 0 {
+		res.Killed = "memory"
+	}
 	if rep.Signal != 0 {
 		sig := syscall.Signal(rep.Signal)
 		res.ExitCode, res.Signal = -1, signalName(sig)

@@ -51,21 +51,23 @@
 // refused when it would pass through a symbolic link inside an earlier
 // Mount (which could lead to a host path).
 //
-// Limits.Processes uses a pids cgroup made for the step (cgroup v2 when the
-// unified hierarchy has the pids controller, else v1) when the caller may
-// create one, and bounds the tasks (processes and threads) of the step,
-// PID 1 not counted; the cgroup is removed when the step ends. Without one
-// it falls back to RLIMIT_NPROC with room for PID 1's threads, which the
-// kernel does not enforce for a caller that is root outside.
+// Limits.Processes, Limits.RSS and Limits.MilliCPU use cgroups made for the
+// step (pids, memory, cpu; cgroup v2 when the unified hierarchy has the
+// controller, else v1) when the caller may create them, and bound the step's
+// processes together, PID 1 not counted; the cgroups are removed when the
+// step ends. Without a pids cgroup, Processes falls back to RLIMIT_NPROC with
+// room for PID 1's threads, which the kernel does not enforce for a caller
+// that is root outside; without a memory cgroup, RSS falls back to
+// RLIMIT_AS; without a cpu cgroup, MilliCPU is not enforced.
 //
 // # What is not isolated
 //
 //   - There is no seccomp filter: the step can make every system call the
 //     kernel allows an unprivileged process in a user namespace.
-//   - Limits other than Processes and WallTime are rlimits, per process:
-//     Memory is RLIMIT_AS (virtual memory, so a runtime that reserves
-//     address space needs a generous value); exceeding it makes allocations
-//     fail rather than killing the step. No memory or CPU cgroup is used.
+//   - Limits other than Processes, RSS, MilliCPU and WallTime are rlimits,
+//     per process: Memory is RLIMIT_AS (virtual memory, so a runtime that
+//     reserves address space needs a generous value); exceeding it makes
+//     allocations fail rather than killing the step.
 //   - A recursive bind mount of a declared source makes only its top mount
 //     read-only; mounts below a read-only source stay as they are.
 //   - With Spec.Network set, the step shares the caller's network namespace.
@@ -117,6 +119,16 @@ type Limits struct {
 	CPUTime   time.Duration // RLIMIT_CPU per process, rounded up to seconds
 	Memory    int64         // RLIMIT_AS in bytes, per process
 	Processes int           // tasks of the step: a pids cgroup, else RLIMIT_NPROC
+	// RSS bounds the memory of all the step's processes together (a memory
+	// cgroup, swap included where the kernel counts it): past it the
+	// kernel's OOM killer ends a process, and Result.Killed says "memory".
+	// Without a memory cgroup it falls back to RLIMIT_AS of the same value
+	// per process, unless Memory is set.
+	RSS int64
+	// MilliCPU bounds the CPU time the step gets, in thousandths of a CPU
+	// per unit of wall time (a cpu cgroup's bandwidth quota); without a cpu
+	// cgroup it is not enforced.
+	MilliCPU  int
 	FileSize  int64         // RLIMIT_FSIZE in bytes: largest file written
 	OpenFiles int           // RLIMIT_NOFILE
 	WallTime  time.Duration // whole step, enforced by Run
@@ -162,7 +174,9 @@ type Result struct {
 	// CPU times of every process of the sandbox.
 	WallTime, UserTime, SysTime time.Duration
 	// Killed says why the sandbox stopped the step: "wall-time", "canceled",
-	// "cpu-time" (SIGXCPU), "file-size" (SIGXFSZ); empty otherwise.
+	// "cpu-time" (SIGXCPU), "file-size" (SIGXFSZ), "memory" (the OOM killer
+	// ended a process of the step's memory cgroup, even when the step went on
+	// and exited 0); empty otherwise.
 	Killed string
 	// Leftover counts the processes the step left running when its own
 	// process ended (a "cmd &" never waited for). The sandbox kills them
@@ -181,6 +195,7 @@ const (
 	initMarker = "_HALLMARK_SANDBOX_INIT"
 	maxConfig  = 1 << 20
 	maxStatus  = 1 << 16
+	maxGroups  = 3 // cgroups of a step: pids, memory, cpu
 )
 
 // config is what Run passes to the child on fd 3.
@@ -199,8 +214,8 @@ type config struct {
 // stepLimits are the limits as the step's own process applies them.
 type stepLimits struct {
 	Limits
-	// PidsGroup: the step joins the pids cgroup open on fd 3.
-	PidsGroup bool `json:"pidsGroup"`
+	// Groups: the step joins the cgroups open on fds 3 to 3+Groups-1.
+	Groups int `json:"groups"`
 	// NProc, when not zero, is RLIMIT_NPROC.
 	NProc int `json:"nproc"`
 }
@@ -276,7 +291,7 @@ func check(s Spec) error {
 		}
 	}
 	l := s.Limits
-	if l.CPUTime < 0 || l.Memory < 0 || l.Processes < 0 || l.FileSize < 0 || l.OpenFiles < 0 || l.WallTime < 0 {
+	if l.CPUTime < 0 || l.Memory < 0 || l.Processes < 0 || l.FileSize < 0 || l.OpenFiles < 0 || l.WallTime < 0 || l.RSS < 0 || l.MilliCPU < 0 {
 		return errors.New("sandbox: limits: negative value")
 	}
 	return nil

@@ -443,6 +443,49 @@ func TestLimits(t *testing.T) {
 			t.Fatalf("100 MB in memory under a 64 MiB limit: %q %q", r.stdout, r.stderr)
 		}
 	})
+	t.Run("rss", func(t *testing.T) {
+		// tail keeps the one "line" of 300 MB of zeros in memory.
+		r := sh(t, `head -c 300000000 /dev/zero | tail | wc -c`, func(s *sandbox.Spec) { s.Limits.RSS = 64 << 20 })
+		if r.res.ExitCode == 0 && r.stdout == "300000000\n" {
+			t.Fatalf("300 MB in memory under a 64 MiB limit: %q %q", r.stdout, r.stderr)
+		}
+		if !haveCgroup("memory") {
+			t.Logf("no memory cgroup: RLIMIT_AS stopped it (%q)", r.stderr)
+			return
+		}
+		if r.res.Killed != "memory" {
+			t.Errorf("killed %q, want memory (exit %d, stderr %q)", r.res.Killed, r.res.ExitCode, r.stderr)
+		}
+	})
+	t.Run("cpu", func(t *testing.T) {
+		if !haveCgroup("cpu") {
+			t.Skip("no cpu cgroup here")
+		}
+		// Two busy loops for a second of wall time under a quarter CPU get
+		// about a quarter second of CPU between them.
+		r := sh(t, `(while :; do :; done) & a=$!; (while :; do :; done) & b=$!; sleep 1; kill $a $b; wait`, func(s *sandbox.Spec) { s.Limits.MilliCPU = 250 })
+		cpu := r.res.UserTime + r.res.SysTime
+		if cpu > 600*time.Millisecond {
+			t.Fatalf("used %v of CPU in about 1s under a limit of 0.25 CPU", cpu)
+		}
+	})
+}
+
+// haveCgroup says whether this process may make a child of its cgroup of
+// the controller c (v1), as Run will.
+func haveCgroup(c string) bool {
+	b, _ := os.ReadFile("/proc/self/cgroup")
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.SplitN(l, ":", 3)
+		if len(f) == 3 && strings.Contains(","+f[1]+",", ","+c+",") {
+			d := filepath.Join("/sys/fs/cgroup", c, f[2], "hallmark-probe")
+			if os.Mkdir(d, 0o755) == nil {
+				os.Remove(d)
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // pidsGroupPatterns are where Run makes its pids cgroups: below this
