@@ -505,3 +505,48 @@ func TestTextEscapes(t *testing.T) {
 		t.Errorf("control characters not escaped:\n%s", out)
 	}
 }
+
+func TestBounds(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
+	var a, b []tarMember
+	for i := 0; i < 300; i++ {
+		name := strings.Repeat("d/", 3) + string(rune('a'+i%26)) + "-" + time.Duration(i).String()
+		a = append(a, tarMember{name, "old\n", t0, 0})
+		b = append(b, tarMember{name, "new\n", t0, 0})
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "want"), makeTar(t, a), 0o644)
+	os.WriteFile(filepath.Join(dir, "got"), makeTar(t, b), 0o644)
+	rep, err := Compare(context.Background(), filepath.Join(dir, "want"), filepath.Join(dir, "got"), Options{MaxExplain: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := rep.Diffs[0]
+	if len(d.Members) != maxMemberDiffs || !d.Truncated {
+		t.Errorf("%d members, truncated %v; want %d, true", len(d.Members), d.Truncated, maxMemberDiffs)
+	}
+	explained := 0
+	for _, m := range d.Members {
+		if m.Diff != "" {
+			explained++
+		}
+	}
+	if explained != maxMemberExplains {
+		t.Errorf("%d members explained, want %d", explained, maxMemberExplains)
+	}
+	js, _ := json.Marshal(rep)
+	if len(js) > 64<<10 {
+		t.Errorf("report of %d bytes for 300 changed members", len(js))
+	}
+
+	// A tiny budget cuts the explanation and says so.
+	want := tree(t, map[string]string{"f": strings.Repeat("line\n", 100)})
+	got := tree(t, map[string]string{"f": strings.Repeat("LINE\n", 100)})
+	rep, err = Compare(context.Background(), want, got, Options{MaxExplain: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := rep.Diffs[0]; !d.Truncated || len(d.Diff) > 100 {
+		t.Errorf("not cut: truncated %v, diff of %d bytes", d.Truncated, len(d.Diff))
+	}
+}
