@@ -66,9 +66,10 @@
 // *StepError naming the step and the reason. A step that writes outside its
 // outputs either fails (the root, the toolchain, the inputs are read-only)
 // or writes where nothing is kept (/tmp, the rest of /work). Limits not set
-// by the spec are Options.Limits; memory is RLIMIT_AS per process (see
-// package sandbox), processes a pids cgroup, and cpu is recorded but not
-// enforced.
+// by the spec are Options.Limits. The spec's memory bounds the step's
+// processes together (a memory cgroup; RLIMIT_AS per process where none can
+// be made), processes a pids cgroup, cpu a cpu cgroup's bandwidth quota
+// (not enforced where none can be made); see package sandbox.
 package builder
 
 import (
@@ -107,7 +108,7 @@ const (
 // Default limits of a step the spec gives none for.
 const (
 	DefaultTimeout   = 30 * time.Minute
-	DefaultMemory    = 16 << 30 // RLIMIT_AS: address space, which Go reserves generously
+	DefaultMemory    = 16 << 30 // the step's processes together (a memory cgroup)
 	DefaultProcesses = 4096
 	DefaultFileSize  = 8 << 30
 	DefaultOpenFiles = 4096
@@ -371,15 +372,16 @@ func (b *build) limits(st *buildspec.Step) sandbox.Limits {
 		}
 		return def
 	}
-	l := sandbox.Limits{
+	return sandbox.Limits{
 		WallTime:  time.Duration(or(int64(st.Timeout), or(int64(b.opts.Timeout), int64(DefaultTimeout)))),
-		Memory:    or(st.Limits.Memory, or(d.Memory, DefaultMemory)),
+		RSS:       or(st.Limits.Memory, or(d.RSS, DefaultMemory)),
+		Memory:    d.Memory,
+		MilliCPU:  int(or(int64(st.Limits.MilliCPU), int64(d.MilliCPU))),
 		Processes: int(or(int64(st.Limits.Processes), or(int64(d.Processes), DefaultProcesses))),
 		FileSize:  or(d.FileSize, DefaultFileSize),
 		OpenFiles: int(or(int64(d.OpenFiles), DefaultOpenFiles)),
 		CPUTime:   d.CPUTime,
 	}
-	return l
 }
 
 func (b *build) system() []string {
@@ -500,6 +502,8 @@ func (b *build) runStep(ctx context.Context, st *buildspec.Step) (*StepResult, e
 		return sr, &StepError{Step: st.Name, Reason: fmt.Sprintf("timed out after %v (timeout %v)", sres.WallTime.Round(time.Millisecond), lim.WallTime)}
 	case sres.Killed == "cpu-time":
 		return sr, &StepError{Step: st.Name, Reason: fmt.Sprintf("exceeded its CPU time limit of %v", lim.CPUTime)}
+	case sres.Killed == "memory":
+		return sr, &StepError{Step: st.Name, Reason: fmt.Sprintf("exceeded its memory limit of %d bytes (a process was killed)", lim.RSS)}
 	case sres.Killed == "file-size":
 		return sr, &StepError{Step: st.Name, Reason: fmt.Sprintf("wrote a file larger than the limit of %d bytes", lim.FileSize)}
 	case sres.Signal != "":
@@ -677,7 +681,9 @@ func (b *build) sandboxParams(network bool) map[string]any {
 		"network": network,
 		"limits": map[string]any{
 			"defaultTimeoutSeconds": int64(d.WallTime / time.Second),
-			"defaultMemoryBytes":    d.Memory,
+			"defaultMemoryBytes":    d.RSS,
+			"addressSpaceBytes":     d.Memory,
+			"defaultMilliCPU":       d.MilliCPU,
 			"defaultProcesses":      d.Processes,
 			"fileSizeBytes":         d.FileSize,
 			"openFiles":             d.OpenFiles,

@@ -9,7 +9,7 @@ func TestParseGoSum(t *testing.T) {
 	const h = "h1:ZOmGe1OnfREDMIdb1Qi4G9JSuDPBLGExZMQ4nis1RXM="
 	for _, tc := range []struct {
 		name, in, err string
-		n            int
+		n             int
 	}{
 		{"ok", "golang.org/x/text v0.3.0 " + h + "\ngolang.org/x/text v0.3.0/go.mod " + h + "\n\n", "", 2},
 		{"crlf", "golang.org/x/text v0.3.0 " + h + "\r\n", "", 1},
