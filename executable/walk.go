@@ -406,6 +406,9 @@ func (w *walker) member(r io.Reader, parts []string, depth int) error {
 	if err != nil {
 		return fmt.Errorf("executable: %s: %w", name(parts), err)
 	}
+	if int64(len(buf)) > limit {
+		return fmt.Errorf("executable: %s: %w: more than %d bytes", name(parts), ErrLimit, limit)
+	}
 	if int64(len(buf)) <= w.opts.MemoryMember {
 		return w.scan(bytes.NewReader(buf), int64(len(buf)), parts, depth)
 	}

@@ -99,6 +99,7 @@ func TestWalkHostile(t *testing.T) {
 		{name: "zip-bomb", file: zipMembers(t, member{name: "ok.sh", data: sh}, member{name: "zeros", data: zeros}),
 			opts: executable.Options{MaxTotal: 1 << 20}, limit: true, errHas: "f!zeros", mustFind: "f!ok.sh"},
 		{name: "gzip-bomb", file: gzipOf(t, zeros), opts: executable.Options{MaxTotal: 1 << 20}, limit: true, errHas: "f!"},
+		{name: "gzip-member-size", file: gzipOf(t, zeros), opts: executable.Options{MaxMemberSize: 1 << 10}, limit: true, errHas: "f!-: over the limit: more than 1024 bytes"},
 		{name: "member-size", file: zipMembers(t, member{name: "zeros", data: zeros}),
 			opts: executable.Options{MaxMemberSize: 1 << 20}, limit: true, errHas: "f!zeros"},
 		{name: "tar-member-size", file: tarb, opts: executable.Options{MaxMemberSize: 1024}, limit: true, errHas: "f!big.bin", mustFind: "f!a.sh"},
