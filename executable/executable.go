@@ -187,7 +187,7 @@ func Unsigned(found []Found, kinds ...Kind) []Found {
 
 // Reading bounds of Detect.
 const (
-	PrefixSize = 64 << 10 // bytes read from the start of every file
+	PrefixSize = 64 << 10 // bytes read from the start of a text file (4 KiB of others)
 	TailSize   = 64 << 10 // bytes read from the end, for trailing signatures
 	MaxFatArch = 64       // slices in a universal Mach-O
 	maxMachO   = 1 << 20  // bytes of Mach-O load commands read

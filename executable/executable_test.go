@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"math/rand/v2"
@@ -331,4 +332,11 @@ func TestParseKindUnsigned(t *testing.T) {
 	if got := executable.Unsigned(found, executable.PE, executable.MSI); len(got) != 1 || got[0].Path != "a.exe" {
 		t.Errorf("Unsigned: %+v", got)
 	}
+}
+
+func ExampleDetect() {
+	data := []byte("#Requires -Version 7\nWrite-Output 'hallmark'\n")
+	info, ok, err := executable.Detect(bytes.NewReader(data), int64(len(data)), "notes.txt")
+	fmt.Println(info.Kind, ok, err)
+	// Output: powershell true <nil>
 }
