@@ -265,6 +265,15 @@ func prepare(ctx context.Context, spec *buildspec.Spec, opts *Options) (*build, 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	for _, p := range []*string{&opts.WorkDir, &opts.GoModCache, &opts.NPMCache} {
+		if *p != "" {
+			a, err := filepath.Abs(*p)
+			if err != nil {
+				return nil, fmt.Errorf("builder: options: %w", err)
+			}
+			*p = a
+		}
+	}
 	b := &build{spec: spec, opts: opts, order: order, steps: map[string]*buildspec.Step{}}
 	res := &Result{Spec: spec, Toolchains: map[string]*toolchain.Toolchain{}}
 	b.res = res
@@ -336,9 +345,16 @@ func (b *build) run(ctx context.Context) (*Result, error) {
 	res.Started = b.opts.Now().UTC()
 	defer func() { res.Finished = b.opts.Now().UTC() }()
 	network := false
-	for _, name := range b.order {
+	for i, name := range b.order {
 		st := b.steps[name]
 		network = network || st.Network
+		if i > 0 {
+			// The toolchain was verified when the build started; a warm
+			// check shows it has not changed since.
+			if err := b.opts.Toolchains.Recheck(res.Toolchains[st.Toolchain]); err != nil {
+				return res, &StepError{Step: name, Reason: "toolchain: " + err.Error(), Err: err}
+			}
+		}
 		sr, err := b.runStep(ctx, st)
 		if sr != nil {
 			res.Steps = append(res.Steps, *sr)

@@ -334,6 +334,34 @@ func TestEscapes(t *testing.T) {
 			}
 		})
 	}
+	// A symbolic link of the source to a host file is copied as a link,
+	// and inside the sandbox it points at nothing.
+	t.Run("source-symlink", func(t *testing.T) {
+		src := t.TempDir()
+		os.Symlink(filepath.Join(cp, "platform.key"), filepath.Join(src, "key"))
+		r := build(t, src, parse(t, step("cat key", "")), nil)
+		var se *builder.StepError
+		if !errors.As(r.err, &se) || strings.Contains(r.logs["s"].String(), "SECRET") {
+			t.Fatalf("got %v, log %q", r.err, r.logs["s"])
+		}
+		if r.res.Source.Files != 1 {
+			t.Errorf("source %+v", r.res.Source)
+		}
+	})
+	// A fetch step with the network shares the host's: it reaches the
+	// listener, and the allowance is recorded.
+	t.Run("fetch-network", func(t *testing.T) {
+		src := t.TempDir()
+		os.WriteFile(filepath.Join(src, "README"), []byte("x"), 0o644)
+		y := step("exec bash -c 'exec 3<>/dev/tcp/"+strings.Replace(l.Addr().String(), ":", "/", 1)+" && mkdir out && cat /etc/resolv.conf > out/resolv && ls /etc/ssl/certs | head -1 >> out/resolv'", "    fetch: true\n    network: true\n")
+		r := build(t, src, parse(t, y), nil)
+		if r.err != nil {
+			t.Fatalf("%v (log %q)", r.err, r.logs["s"])
+		}
+		if !r.res.Steps[0].Network || r.res.Sandbox["network"] != true {
+			t.Errorf("network not recorded: %+v %v", r.res.Steps[0], r.res.Sandbox)
+		}
+	})
 	// Writes outside the declared outputs that succeed (the rest of the
 	// working directory, /tmp) do not appear anywhere on the host.
 	t.Run("confined-writes", func(t *testing.T) {

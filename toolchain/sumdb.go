@@ -94,7 +94,7 @@ func (o *offlineOps) ReadConfig(file string) ([]byte, error) {
 	if o.latest != nil {
 		return o.latest, nil
 	}
-	b, err := readSmall(filepath.Join(o.config, filepath.FromSlash(path.Clean("/" + file))))
+	b, err := readSmall(filepath.Join(o.config, filepath.FromSlash(path.Clean("/"+file))))
 	if errors.Is(err, os.ErrNotExist) {
 		return []byte{}, nil
 	}
@@ -113,7 +113,7 @@ func (o *offlineOps) ReadCache(file string) ([]byte, error) {
 }
 
 func (o *offlineOps) WriteCache(file string, data []byte) {}
-func (o *offlineOps) Log(msg string)                       {}
+func (o *offlineOps) Log(msg string)                      {}
 func (o *offlineOps) SecurityError(msg string) {
 	o.mu.Lock()
 	o.security = msg

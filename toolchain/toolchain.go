@@ -242,6 +242,26 @@ func (r *Resolver) Resolve(ctx context.Context, lock buildspec.Toolchain) (*Tool
 	return t, nil
 }
 
+// Recheck hashes a toolchain Resolve returned once more (from the Cache
+// when nothing in its tree changed, so it costs a walk of lstat calls) and
+// fails with a *MismatchError when it is no longer what was verified. The
+// builder calls it before every step after the first.
+func (r *Resolver) Recheck(t *Toolchain) error {
+	c := r.Cache
+	if c == nil {
+		c, _ = NewCache("")
+		r.Cache = c
+	}
+	h, err := c.HashDir(t.Dir, t.Module)
+	if err != nil {
+		return err
+	}
+	if h != t.H1 {
+		return &MismatchError{Module: t.Module, What: "h1 (verified at the start of the build)", Expected: t.H1, Got: h}
+	}
+	return nil
+}
+
 // download fetches mod into the module cache mc with the go command, which
 // verifies it against the Go checksum database.
 func (r *Resolver) download(ctx context.Context, mc, mod string) error {

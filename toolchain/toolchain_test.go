@@ -184,3 +184,23 @@ func BenchmarkWarmCheck(b *testing.B) {
 		}
 	}
 }
+
+func TestRecheck(t *testing.T) {
+	mc, dir, mod := fakeToolchain(t)
+	want, _ := dirhash.HashDir(dir, mod, dirhash.Hash1)
+	r := &Resolver{ModCache: mc}
+	tc, err := r.Resolve(context.Background(), buildspec.Toolchain{Go: "1.99.0", H1: want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Recheck(tc); err != nil {
+		t.Fatalf("unchanged: %v", err)
+	}
+	p := filepath.Join(dir, "src", "fmt", "print.go")
+	os.Chmod(p, 0o644)
+	os.WriteFile(p, []byte("package fmt // evil"), 0o644)
+	var me *MismatchError
+	if err := r.Recheck(tc); !errors.As(err, &me) || me.Expected != want {
+		t.Fatalf("changed: got %v", err)
+	}
+}
