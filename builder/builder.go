@@ -9,8 +9,10 @@
 //  1. Checks the spec (buildspec Validate and Order) and the options, and
 //     resolves and verifies every toolchain the steps name (package
 //     toolchain: the lock's digest, the Go checksum database's record when
-//     the go command's cache has it), once per build. Nothing runs when any
-//     of this fails.
+//     the go command's cache has it), once per build; before every later
+//     step a warm re-check (toolchain.Resolver.Recheck, a stat walk) shows
+//     the toolchain has not changed since. Nothing runs when any of this
+//     fails.
 //  2. Snapshots the source tree into the build's work directory (the files
 //     git tracks, or every file when the tree is not in git; never .git;
 //     symbolic links copied as links and never followed) and hashes the

@@ -507,3 +507,28 @@ func TestGoSumMismatch(t *testing.T) {
 		t.Errorf("error %q", bad.err)
 	}
 }
+
+// TestEnv: a step sees its declared variables and the fixed ones, nothing
+// of the builder's environment, and cannot turn the module proxy back on.
+func TestEnv(t *testing.T) {
+	setup(t)
+	t.Setenv("HALLMARK_KEY_PASSPHRASE", "hunter2")
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "README"), []byte("x"), 0o644)
+	spec := parse(t, step("mkdir out; env | LC_ALL=C sort > out/env", "    env: {FOO: bar, GOPROXY: 'https://proxy.example', GOFLAGS: -mod=vendor}\n"))
+	r := build(t, src, spec, func(o *builder.Options) { o.SourceDateEpoch = time.Unix(1700000000, 0) })
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	b, _ := os.ReadFile(filepath.Join(r.out, "out", "env"))
+	env := string(b)
+	for _, want := range []string{"FOO=bar\n", "GOPROXY=off\n", "GOTOOLCHAIN=local\n", "GOCACHE=/tmp/gocache\n",
+		"GOFLAGS=-mod=vendor\n", "HOME=/tmp/home\n", "PATH=/toolchain/go/bin:/usr/bin:/bin\n", "SOURCE_DATE_EPOCH=1700000000\n", "TZ=UTC\n"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("env lacks %q:\n%s", want, env)
+		}
+	}
+	if strings.Contains(env, "hunter2") || strings.Contains(env, "HALLMARK_KEY") {
+		t.Errorf("the builder's environment leaked:\n%s", env)
+	}
+}
