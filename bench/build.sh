@@ -12,7 +12,8 @@
 #   - the machine's module cache, warm and read-only (GOPROXY=off);
 #   - a fresh, empty GOCACHE for every run: the builder gives every step a
 #     fresh one (a shared build cache is a poisoning vector), so the direct
-#     build gets one too. Most of each run is compiling the standard library.
+#     build gets one too, on a tmpfs (/dev/shm) as the sandbox's /tmp is.
+#     Most of each run is compiling the standard library.
 # RUNS (default 5) runs of each; medians and their ratio are printed.
 # Target: builder at most 1.10x the direct wall time.
 set -euo pipefail
