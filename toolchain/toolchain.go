@@ -30,7 +30,8 @@
 // (GOPATH/pkg/sumdb), through golang.org/x/mod/sumdb's Client, which checks
 // the note signature of sum.golang.org's key, the record's inclusion in the
 // signed tree and the consistency of that tree with the latest one. It
-// never uses the network. When a record is there, the module's h1 must
+// never uses the network. A record once verified is remembered in the
+// Cache (a logged record never changes). When a record is there, the module's h1 must
 // match it; when none is (the module was never downloaded with GOSUMDB on),
 // a lock with a digest is enough and Toolchain.SumDB says so, and a lock
 // without one is refused. When Resolver.Download is set, a toolchain that is
@@ -224,7 +225,16 @@ func (r *Resolver) Resolve(ctx context.Context, lock buildspec.Toolchain) (*Tool
 	if sumdbDir == "" {
 		sumdbDir = filepath.Join(filepath.Dir(mc), "sumdb")
 	}
-	rec, err := SumDBLookup(mc, sumdbDir, ModulePath, vers)
+	// A checksum database record never changes once logged: one verified
+	// lookup is remembered in the Cache.
+	rkey := "sumdb:" + sha256Hex(mod)
+	rec, ok := c.get(rkey)
+	if !ok {
+		rec, err = SumDBLookup(mc, sumdbDir, ModulePath, vers)
+		if err == nil {
+			c.put(rkey, rec)
+		}
+	}
 	switch {
 	case err == nil:
 		if rec != t.H1 {
