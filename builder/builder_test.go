@@ -138,6 +138,9 @@ func digests(r *builder.Result) map[string]string {
 }
 
 func TestHelloReproducible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the standard library from an empty build cache, several times; skipped with -short")
+	}
 	setup(t)
 	src := copyDir(t, "../examples/hello")
 	spec := readSpec(t, src)
@@ -198,6 +201,9 @@ func TestHelloReproducible(t *testing.T) {
 }
 
 func TestNonReproducible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the standard library from an empty build cache, several times; skipped with -short")
+	}
 	setup(t)
 	src := copyDir(t, "../examples/nonrepro")
 	spec := readSpec(t, src)
