@@ -62,13 +62,37 @@ var (
 	ReadAudit     = Op{"audit.list", false}
 	AnchorAudit   = Op{"audit.anchor", true}
 	ListRecords   = Op{"record.list", false}
+
+	SetPolicy      = Op{"policy.set", true}
+	GetPolicy      = Op{"policy.get", false}
+	PolicyHistory  = Op{"policy.history", false}
+	Gate           = Op{"gate.evaluate", true}
+	ListVerdicts   = Op{"verdict.list", false}
+	ListFindings   = Op{"finding.list", false}
+	ShowFinding    = Op{"finding.show", false}
+	AssignFinding  = Op{"finding.assign", true}
+	AckFinding     = Op{"finding.ack", true}
+	RequestExc     = Op{"exception.request", true}
+	ApproveExc     = Op{"exception.approve", true}
+	RejectExc      = Op{"exception.reject", true}
+	RevokeExc      = Op{"exception.revoke", true}
+	ListExceptions = Op{"exception.list", false}
+	ShowException  = Op{"exception.show", false}
+	ExportVEX      = Op{"exception.vex", true}
+	AddWebhook     = Op{"webhook.add", true}
+	ListWebhooks   = Op{"webhook.list", false}
+	RemoveWebhook  = Op{"webhook.remove", true}
+	ReportData     = Op{"audit.report", false}
 )
 
 // Ops lists every operation.
 func Ops() []Op {
 	return []Op{Sign, Whoami, CreateProject, ListProjects, IssueToken, ListTokens, RevokeToken, SetRole,
 		AddBinding, ListBindings, RemoveBinding, GenerateKey, ListKeys, RotateKey, RetireKey, RestrictKey,
-		RotateCA, ReadAudit, AnchorAudit, ListRecords}
+		RotateCA, ReadAudit, AnchorAudit, ListRecords,
+		SetPolicy, GetPolicy, PolicyHistory, Gate, ListVerdicts, ListFindings, ShowFinding, AssignFinding, AckFinding,
+		RequestExc, ApproveExc, RejectExc, RevokeExc, ListExceptions, ShowException, ExportVEX,
+		AddWebhook, ListWebhooks, RemoveWebhook, ReportData}
 }
 
 // Lookup returns the operation named name.

@@ -20,6 +20,11 @@
 //	build.work         -        -         -               -        any
 //	project.read       own      own       any             any      -
 //	exception.approve  -        own       -               -        -
+//	exception.request  own      own       any             -        -
+//	exception.revoke   -        own       any             -        -
+//	gate.evaluate      own      -         -               -        any
+//	findings.manage    own      own       any             -        -
+//	policy.read        any      any       any             any      any
 //	audit.read         -        -         any             any      -
 //	admin.projects     -        -         any             -        -
 //	admin.tokens       -        -         any             -        -
@@ -118,7 +123,12 @@ const (
 	SubmitBuild    Action = "build.submit"      // submit a build for a project
 	Work           Action = "build.work"        // take and report build steps
 	ReadProject    Action = "project.read"      // read a project's keys, records, settings
-	Approve        Action = "exception.approve" // approve a policy exception
+	Approve        Action = "exception.approve" // approve or reject a policy exception
+	RequestExc     Action = "exception.request" // request a policy exception
+	RevokeExc      Action = "exception.revoke"  // revoke an exception
+	Gate           Action = "gate.evaluate"     // judge a build's findings under the policy
+	ManageFindings Action = "findings.manage"   // assign and acknowledge tracked findings
+	ReadPolicy     Action = "policy.read"       // read the policy
 	ReadAudit      Action = "audit.read"        // read the audit log
 	ManageProjects Action = "admin.projects"    // create and change projects
 	ManageTokens   Action = "admin.tokens"      // issue, revoke and re-role tokens, bind OIDC
@@ -143,6 +153,11 @@ var matrix = map[Action]map[Role]scope{
 	Work:           {Worker: anyProject},
 	ReadProject:    {Builder: own, Approver: own, SecurityAdmin: anyProject, Auditor: anyProject},
 	Approve:        {Approver: own},
+	RequestExc:     {Builder: own, Approver: own, SecurityAdmin: anyProject},
+	RevokeExc:      {Approver: own, SecurityAdmin: anyProject},
+	Gate:           {Builder: own, Worker: anyProject},
+	ManageFindings: {Builder: own, Approver: own, SecurityAdmin: anyProject},
+	ReadPolicy:     {Builder: anyProject, Approver: anyProject, SecurityAdmin: anyProject, Auditor: anyProject, Worker: anyProject},
 	ReadAudit:      {SecurityAdmin: anyProject, Auditor: anyProject},
 	ManageProjects: {SecurityAdmin: anyProject},
 	ManageTokens:   {SecurityAdmin: anyProject},
@@ -151,8 +166,8 @@ var matrix = map[Action]map[Role]scope{
 	ReadAdmin:      {SecurityAdmin: anyProject, Auditor: anyProject},
 }
 
-var actions = []Action{Sign, SubmitBuild, Work, ReadProject, Approve, ReadAudit,
-	ManageProjects, ManageTokens, ManageKeys, ManagePolicy, ReadAdmin}
+var actions = []Action{Sign, SubmitBuild, Work, ReadProject, Approve, RequestExc, RevokeExc, Gate,
+	ManageFindings, ReadPolicy, ReadAudit, ManageProjects, ManageTokens, ManageKeys, ManagePolicy, ReadAdmin}
 
 // Actions lists every action.
 func Actions() []Action { return slices.Clone(actions) }

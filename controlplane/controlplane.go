@@ -226,6 +226,10 @@ type Plane struct {
 	tiles         fs.FS
 	knownProjects sync.Map // project names seen to exist
 	tokens        tokenCache
+
+	policies     policyCache
+	notifying    sync.WaitGroup // webhook deliveries under way
+	notifyClient *http.Client   // nil: notify's default, which follows no redirects
 }
 
 // Open opens the control plane of the data directory home.
@@ -391,9 +395,10 @@ func (p *Plane) bootstrap(ctx context.Context) error {
 	return err
 }
 
-// Close waits for in-flight appends, then closes the log, the database and
+// Close waits for in-flight appends and webhook deliveries, then closes the log, the database and
 // the key backends.
 func (p *Plane) Close(ctx context.Context) error {
+	p.notifying.Wait()
 	var errs []error
 	if p.log != nil {
 		errs = append(errs, p.log.Close(ctx))

@@ -60,6 +60,27 @@ var handlers = map[string]handler{
 	api.ReadAudit.Name:     op((*Plane).readAudit),
 	api.AnchorAudit.Name:   op((*Plane).anchorAudit),
 	api.ListRecords.Name:   op((*Plane).listRecords),
+
+	api.SetPolicy.Name:      op((*Plane).setPolicy),
+	api.GetPolicy.Name:      op((*Plane).getPolicy),
+	api.PolicyHistory.Name:  op((*Plane).policyHistory),
+	api.Gate.Name:           op((*Plane).gate),
+	api.ListVerdicts.Name:   op((*Plane).listVerdicts),
+	api.ListFindings.Name:   op((*Plane).listFindings),
+	api.ShowFinding.Name:    op((*Plane).showFinding),
+	api.AssignFinding.Name:  op((*Plane).assignFinding),
+	api.AckFinding.Name:     op((*Plane).ackFinding),
+	api.RequestExc.Name:     op((*Plane).requestException),
+	api.ApproveExc.Name:     op((*Plane).approveException),
+	api.RejectExc.Name:      op((*Plane).rejectException),
+	api.RevokeExc.Name:      op((*Plane).revokeException),
+	api.ListExceptions.Name: op((*Plane).listExceptions),
+	api.ShowException.Name:  op((*Plane).showException),
+	api.ExportVEX.Name:      op((*Plane).exportVEX),
+	api.AddWebhook.Name:     op((*Plane).addWebhook),
+	api.ListWebhooks.Name:   op((*Plane).listWebhooks),
+	api.RemoveWebhook.Name:  op((*Plane).removeWebhook),
+	api.ReportData.Name:     op((*Plane).reportData),
 }
 
 // Handle runs the operation name for who with the JSON request body, and

@@ -53,6 +53,13 @@ func (p *Plane) sign(ctx context.Context, who auth.Principal, req *api.SignReque
 	if err := p.project(ctx, req.Project); err != nil {
 		return nil, err
 	}
+	return p.signItems(ctx, who, req)
+}
+
+// signItems is sign after the authorization check: the control plane's own
+// signatures (verdicts, VEX documents) come through here too, on behalf of
+// the caller who asked for them, who is audited as their actor.
+func (p *Plane) signItems(ctx context.Context, who auth.Principal, req *api.SignRequest) (*api.SignResponse, error) {
 	switch n := len(req.Items); {
 	case n == 0:
 		return nil, api.Errorf(http.StatusBadRequest, "nothing to sign: no items")
@@ -138,6 +145,10 @@ func (p *Plane) sign(ctx context.Context, who auth.Principal, req *api.SignReque
 		records[i] = state.Record{
 			LeafHash: tlog.LeafHash(s.body), LogID: p.log.LogID(), KeyFingerprint: fp[:], Digest: s.digest,
 			KeyName: k.Name, KeyVersion: k.Version, Project: req.Project, Actor: who.String(), Time: now,
+			Kind: state.RecordDigest,
+		}
+		if digests[i] == nil {
+			records[i].Kind = state.RecordDSSE
 		}
 	}
 	if len(items) > 0 {

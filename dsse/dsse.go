@@ -22,6 +22,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -151,4 +152,27 @@ func Check(env *protodsse.Envelope) error {
 		}
 	}
 	return nil
+}
+
+// Marshal returns env in its JSON form (envelope.md): payloadType, payload
+// and signatures with keyid and sig, bytes in standard base64, the form that
+// DSSE tools outside Sigstore (slsa-verifier, in-toto) read.
+func Marshal(env *protodsse.Envelope) ([]byte, error) {
+	type signature struct {
+		KeyID string `json:"keyid"`
+		Sig   []byte `json:"sig"`
+	}
+	w := struct {
+		PayloadType string      `json:"payloadType"`
+		Payload     []byte      `json:"payload"`
+		Signatures  []signature `json:"signatures"`
+	}{PayloadType: env.PayloadType, Payload: env.Payload, Signatures: []signature{}}
+	for _, s := range env.Signatures {
+		w.Signatures = append(w.Signatures, signature{KeyID: s.Keyid, Sig: s.Sig})
+	}
+	out, err := json.Marshal(&w)
+	if err != nil {
+		return nil, fmt.Errorf("dsse: %w", err)
+	}
+	return out, nil
 }

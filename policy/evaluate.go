@@ -26,7 +26,11 @@ const (
 
 // Input is what one evaluation judges.
 type Input struct {
-	Project  string
+	Project string
+	// Profile is the profile the project's registry entry assigns it; the
+	// policy's projects override it, default_profile stands in when it is
+	// empty or unknown to the policy (see Policy.ProfileOf).
+	Profile  string
 	Findings []scan.Finding
 	// Components are judged by their licences.
 	Components []inventory.Component
@@ -111,7 +115,7 @@ func (p *Policy) Evaluate(in Input) *Verdict {
 		Time:         in.Now,
 		Decisions:    make([]Decision, 0, len(in.Findings)),
 	}
-	prof, err := p.profileOf(in.Project)
+	prof, err := p.profileOf(in.Project, in.Profile)
 	if err != nil {
 		for i := range in.Findings {
 			f := &in.Findings[i]

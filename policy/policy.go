@@ -355,20 +355,47 @@ type Policy struct {
 // Profile returns the resolved profile of project: the one projects assigns
 // it, else default_profile. It fails when the project has neither.
 func (p *Policy) Profile(project string) (*Profile, error) {
-	prof, err := p.profileOf(project)
+	prof, err := p.profileOf(project, "")
 	if err != nil {
 		return nil, err
 	}
 	return prof.clone(), nil
 }
 
-func (p *Policy) profileOf(project string) (*Profile, error) {
+// ProfileNamed returns a copy of the resolved profile name, or nil if the
+// policy has none of that name.
+func (p *Policy) ProfileNamed(name string) *Profile {
+	prof, ok := p.profiles[name]
+	if !ok {
+		return nil
+	}
+	return prof.clone()
+}
+
+// ProfileOf returns the name of the profile project is judged by: the one
+// the policy's projects assign it, else assigned (the profile its registry
+// entry names, "" for none) when the policy defines it, else
+// default_profile. The policy's own assignment wins, for it is the security
+// team's versioned record.
+func (p *Policy) ProfileOf(project, assigned string) (string, error) {
+	prof, err := p.profileOf(project, assigned)
+	if err != nil {
+		return "", err
+	}
+	return prof.Name, nil
+}
+
+func (p *Policy) profileOf(project, assigned string) (*Profile, error) {
 	name, ok := p.projects[project]
 	if !ok {
-		name = p.defaultProfile
+		if _, known := p.profiles[assigned]; known {
+			name = assigned
+		} else {
+			name = p.defaultProfile
+		}
 	}
 	if name == "" {
-		return nil, fmt.Errorf("policy: project %q has no profile: the policy's projects do not name it and it sets no default_profile", project)
+		return nil, fmt.Errorf("policy: project %q has no profile: the policy's projects do not name it, its registry entry names none the policy defines, and it sets no default_profile", project)
 	}
 	return p.profiles[name], nil
 }

@@ -12,10 +12,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hallmark-dev/hallmark/api"
 	"github.com/hallmark-dev/hallmark/auth"
 	"github.com/hallmark-dev/hallmark/controlplane/planetest"
+	"github.com/hallmark-dev/hallmark/scan"
 )
 
 // caller is a column of the matrix: a token of a role, for a project.
@@ -67,6 +69,34 @@ var matrix = []struct {
 	{"record.list", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
 	{"record.list", "b", []string{"security-admin", "auditor"}},
 	{"record.list", "", []string{"security-admin", "auditor"}},
+	{"policy.set", "", []string{"security-admin"}},
+	{"policy.get", "", []string{"builder-a", "approver-a", "security-admin", "auditor", "worker"}},
+	{"policy.history", "", []string{"builder-a", "approver-a", "security-admin", "auditor", "worker"}},
+	{"gate.evaluate", "a", []string{"builder-a", "worker"}},
+	{"gate.evaluate", "b", []string{"worker"}},
+	{"verdict.list", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
+	{"verdict.list", "b", []string{"security-admin", "auditor"}},
+	{"finding.list", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
+	{"finding.list", "b", []string{"security-admin", "auditor"}},
+	{"finding.show", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
+	{"finding.assign", "a", []string{"builder-a", "approver-a", "security-admin"}},
+	{"finding.ack", "a", []string{"builder-a", "approver-a", "security-admin"}},
+	{"finding.ack", "b", []string{"security-admin"}},
+	{"exception.request", "a", []string{"builder-a", "approver-a", "security-admin"}},
+	{"exception.request", "b", []string{"security-admin"}},
+	{"exception.approve", "a", []string{"approver-a"}},
+	{"exception.approve", "b", nil},
+	{"exception.reject", "a", []string{"approver-a"}},
+	{"exception.revoke", "a", []string{"approver-a", "security-admin"}},
+	{"exception.revoke", "b", []string{"security-admin"}},
+	{"exception.list", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
+	{"exception.show", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
+	{"exception.show", "b", []string{"security-admin", "auditor"}},
+	{"exception.vex", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
+	{"webhook.add", "", []string{"security-admin"}},
+	{"webhook.list", "", []string{"security-admin", "auditor"}},
+	{"webhook.remove", "", []string{"security-admin"}},
+	{"audit.report", "", []string{"security-admin", "auditor"}},
 }
 
 // TestAuthorizationMatrix: every endpoint x every role x own/other project;
@@ -186,6 +216,46 @@ func (f *fixture) requestFor(t *testing.T, endpoint, project string, i int, k *e
 		req = api.Empty{Nonce: nonce}
 	case "record.list":
 		req = api.RecordRequest{Project: project}
+	case "policy.set":
+		req = api.PolicyRequest{Nonce: nonce, Policy: "apiVersion: hallmark.dev/policy/v1\nkind: Policy\ndefault_profile: medium\n", Comment: fmt.Sprint("change ", i)}
+	case "policy.get":
+		req = api.PolicyRef{}
+	case "policy.history", "webhook.list":
+		req = api.Empty{}
+	case "gate.evaluate":
+		req = gateRequest(nonce, project, i)
+	case "verdict.list":
+		req = api.VerdictRequest{Project: project}
+	case "finding.list":
+		req = api.FindingRequest{Project: project}
+	case "finding.show", "finding.assign", "finding.ack":
+		// A finding of its own for each request: an acknowledged one
+		// cannot be acknowledged again.
+		g := planetest.Must[api.GateResponse](t, p, local, api.Gate, gateRequest(api.Nonce(), project, i))
+		req = api.FindingRequest{Nonce: nonce, Project: project, ID: g.Verdict.Decisions[0].Fingerprint, Owner: "someone", Comment: "on it"}
+	case "exception.request":
+		req = exceptionRequest(nonce, project, i)
+	case "exception.approve", "exception.reject", "exception.revoke", "exception.show":
+		e := planetest.Must[api.Exception](t, p, local, api.RequestExc, exceptionRequest(api.Nonce(), project, i))
+		req = api.ExceptionRef{Nonce: nonce, ID: e.ID, Comment: "reviewed"}
+	case "exception.list":
+		req = api.ExceptionList{Project: project}
+	case "exception.vex":
+		if !f.vexReady {
+			e := planetest.Must[api.Exception](t, p, local, api.RequestExc, exceptionRequest(api.Nonce(), project, i))
+			approver := auth.Principal{Subject: "approver-x", Role: auth.Approver, Project: project, Via: "token:0000000000000001"}
+			planetest.Must[api.Exception](t, p, approver, api.ApproveExc, &api.ExceptionRef{Nonce: api.Nonce(), ID: e.ID, Comment: "ok"})
+			f.vexReady = true
+		}
+		req = api.VEXRequest{Nonce: nonce, Project: project}
+	case "webhook.add":
+		req = api.Webhook{Nonce: nonce, Name: fmt.Sprint("hook", i), Target: json.RawMessage(`{"format":"json","url":"http://127.0.0.1:1/hook"}`)}
+	case "webhook.remove":
+		name := fmt.Sprint("old", i)
+		planetest.Must[api.Webhook](t, p, local, api.AddWebhook, &api.Webhook{Nonce: api.Nonce(), Name: name, Target: json.RawMessage(`{"format":"json","url":"http://127.0.0.1:1/hook"}`)})
+		req = api.Webhook{Nonce: nonce, Name: name}
+	case "audit.report":
+		req = api.ReportRequest{}
 	default:
 		t.Fatalf("no request for %s", endpoint)
 	}
@@ -194,6 +264,21 @@ func (f *fixture) requestFor(t *testing.T, endpoint, project string, i int, k *e
 		t.Fatal(err)
 	}
 	return f.url + "/api/v1/op/" + endpoint, body
+}
+
+// gateRequest is a gate request with one medium finding of its own.
+func gateRequest(nonce, project string, i int) *api.GateRequest {
+	sum := sha256.Sum256(fmt.Append(nil, "finding ", i))
+	return &api.GateRequest{Nonce: nonce, Project: project,
+		Subjects: []api.Subject{{Name: "app", Digest: "sha256:" + hex.EncodeToString(sum[:])}},
+		Findings: []scan.Finding{{Kind: scan.Vulnerability, ID: fmt.Sprint("GO-2099-", i), Severity: scan.Medium,
+			Package: scan.Package{Name: "example.com/m", Version: "v1.0.0", PURL: "pkg:golang/example.com/m@v1.0.0"}, Fingerprint: hex.EncodeToString(sum[:])}}}
+}
+
+// exceptionRequest asks for an exception of its own.
+func exceptionRequest(nonce, project string, i int) *api.ExceptionRequest {
+	return &api.ExceptionRequest{Nonce: nonce, Project: project, Vulnerability: fmt.Sprint("GO-2099-", i), Package: "pkg:golang/example.com/m",
+		Reason: "reviewed", Expires: time.Now().Add(24 * time.Hour), Justification: "vulnerable_code_not_present"}
 }
 
 // snapshot describes what is stored, but for the audit log, which records

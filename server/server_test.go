@@ -47,6 +47,8 @@ type fixture struct {
 	home   string
 	origin string
 	root   *prototrustroot.TrustedRoot
+	// vexReady says project a has an approved exception to export.
+	vexReady bool
 }
 
 func newServer(t *testing.T) *fixture {

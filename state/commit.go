@@ -36,7 +36,17 @@ type Record struct {
 	Project        string
 	Actor          string
 	Time           time.Time // the current time if zero when committed
+	// Kind is what was signed: RecordDigest (an artifact's digest) or
+	// RecordDSSE (an attestation; Digest is SHA-256 of its PAE). Records
+	// written before migration 2 read back with Kind "".
+	Kind string
 }
+
+// Record kinds.
+const (
+	RecordDigest = "digest"
+	RecordDSSE   = "dsse"
+)
 
 func (r *Record) check() error {
 	if r.KeyVersion < 0 {
@@ -44,7 +54,7 @@ func (r *Record) check() error {
 	}
 	return firstErr(size("leaf hash", r.LeafHash, 32, 0), size("log ID", r.LogID, 32, 0),
 		size("key fingerprint", r.KeyFingerprint, 32, 0), size("digest", r.Digest, 1, 64),
-		text("key name", r.KeyName, true), text("project", r.Project, false), text("actor", r.Actor, true))
+		text("key name", r.KeyName, true), text("project", r.Project, false), text("actor", r.Actor, true), text("kind", r.Kind, false))
 }
 
 // HasRecord reports whether the platform made the entry with leafHash in
@@ -67,21 +77,39 @@ func (db *DB) Records(ctx context.Context, project string, limit int) ([]Record,
 	if limit <= 0 {
 		return nil, fmt.Errorf("state: records: limit %d is not positive", limit)
 	}
-	q, args := `SELECT leaf_hash, log_id, key_fingerprint, digest, key_name, key_version, project, actor, time FROM records`, []any{}
+	where, args := "", []any{}
 	if project != "" {
-		q, args = q+` WHERE project = ?`, append(args, project)
+		where, args = ` WHERE project = ?`, append(args, project)
 	}
+	return db.records(ctx, where+` ORDER BY time DESC, id DESC LIMIT ?`, append(args, limit)...)
+}
+
+// RecordsBetween returns the records of the period [from, to], oldest
+// first, at most limit of them.
+func (db *DB) RecordsBetween(ctx context.Context, from, to time.Time, limit int) ([]Record, error) {
+	f, err1 := nanos("from", from)
+	t, err2 := nanos("to", to)
+	if err := firstErr(err1, err2); err != nil {
+		return nil, fmt.Errorf("state: records: %w", err)
+	}
+	if f == nil || t == nil || limit <= 0 {
+		return nil, errors.New("state: records: a period needs both ends and a positive limit")
+	}
+	return db.records(ctx, ` WHERE time >= ? AND time <= ? ORDER BY time, id LIMIT ?`, f, t, limit)
+}
+
+func (db *DB) records(ctx context.Context, where string, args ...any) ([]Record, error) {
 	var out []Record
 	err := db.list(ctx, "records", func(rows *sql.Rows) error {
 		var r Record
 		var t sql.NullInt64
-		if err := rows.Scan(&r.LeafHash, &r.LogID, &r.KeyFingerprint, &r.Digest, &r.KeyName, &r.KeyVersion, &r.Project, &r.Actor, &t); err != nil {
+		if err := rows.Scan(&r.LeafHash, &r.LogID, &r.KeyFingerprint, &r.Digest, &r.KeyName, &r.KeyVersion, &r.Project, &r.Actor, &t, &r.Kind); err != nil {
 			return err
 		}
 		r.Time = fromNanos(t)
 		out = append(out, r)
 		return nil
-	}, q+` ORDER BY time DESC, id DESC LIMIT ?`, append(args, limit)...)
+	}, `SELECT leaf_hash, log_id, key_fingerprint, digest, key_name, key_version, project, actor, time, kind FROM records`+where, args...)
 	return out, err
 }
 
@@ -292,7 +320,7 @@ func (db *DB) commitTx(ctx context.Context, batch []*pending) error {
 		}
 		for _, r := range p.records {
 			records = append(records, []any{r.LeafHash, r.LogID, r.KeyFingerprint, r.Digest,
-				r.KeyName, r.KeyVersion, r.Project, r.Actor, r.Time.UnixNano()})
+				r.KeyName, r.KeyVersion, r.Project, r.Actor, r.Time.UnixNano(), r.Kind})
 		}
 		for _, js := range p.events {
 			seq++
@@ -302,7 +330,7 @@ func (db *DB) commitTx(ctx context.Context, batch []*pending) error {
 			head = h
 		}
 	}
-	if err := db.insertRows(ctx, tx, "records (leaf_hash, log_id, key_fingerprint, digest, key_name, key_version, project, actor, time)", records, "", nil); err != nil {
+	if err := db.insertRows(ctx, tx, "records (leaf_hash, log_id, key_fingerprint, digest, key_name, key_version, project, actor, time, kind)", records, "", nil); err != nil {
 		return fmt.Errorf("records: %w", err)
 	}
 	if err := db.insertRows(ctx, tx, "audit (seq, prev, hash, event)", entries, "", nil); err != nil {

@@ -44,6 +44,22 @@
 //	anchors(seq PK -> audit, hash, log_index, leaf_hash, bundle, time)
 //	nonces(nonce PK, seen)
 //
+// Migration 2 adds records.kind ("digest" or "dsse"; "" for older rows) and
+// the policy gate's tables (gate.go):
+//
+//	policies(version PK, digest, body, author, comment, created)
+//	verdicts(id PK, project, result, dry_run, profile, policy_version,
+//	         subjects, counts, verdict, bundle, actor, time)
+//	findings(project, fingerprint, status, owner, action, rule, severity,
+//	         scope, first_seen, last_seen, due, fixed, builds, last_build,
+//	         finding; PK (project, fingerprint))
+//	exceptions(id PK, project, profile, vulnerability, package, fingerprint,
+//	           reason, justification, impact, requester, required, status,
+//	           created, expires, decided, revoked_by)
+//	exception_votes(exception_id -> exceptions, approver, decision, comment,
+//	                time; PK (exception_id, approver))
+//	webhooks(name PK, target, created, created_by)
+//
 // Times are int64 Unix nanoseconds, so they round-trip exactly on both
 // backends (PostgreSQL timestamps keep only microseconds); NULL is the zero
 // time. Times come back in UTC; those outside the years 1678-2262 are refused.
@@ -251,6 +267,78 @@ var migrations = [][]string{{
 		nonce TEXT PRIMARY KEY,
 		seen {{int}} NOT NULL)`,
 	`CREATE INDEX nonces_seen ON nonces (seen)`,
+}, {
+	// Migration 2: the policy gate (gate.go), and what each record signed.
+	`ALTER TABLE records ADD COLUMN kind TEXT NOT NULL DEFAULT ''`,
+	`CREATE TABLE policies (
+		version {{int}} PRIMARY KEY,
+		digest TEXT NOT NULL,
+		body {{blob}} NOT NULL,
+		author TEXT NOT NULL,
+		comment TEXT NOT NULL,
+		created {{int}} NOT NULL)`,
+	`CREATE TABLE verdicts (
+		id {{name}} PRIMARY KEY,
+		project TEXT NOT NULL,
+		result TEXT NOT NULL,
+		dry_run {{int}} NOT NULL,
+		profile TEXT NOT NULL,
+		policy_version {{int}} NOT NULL,
+		subjects TEXT NOT NULL,
+		counts TEXT NOT NULL,
+		verdict {{blob}} NOT NULL,
+		bundle {{blob}},
+		actor TEXT NOT NULL,
+		time {{int}} NOT NULL)`,
+	`CREATE INDEX verdicts_time ON verdicts (time, id)`,
+	`CREATE TABLE findings (
+		project {{name}} NOT NULL,
+		fingerprint {{name}} NOT NULL,
+		status TEXT NOT NULL,
+		owner TEXT NOT NULL,
+		action TEXT NOT NULL,
+		rule TEXT NOT NULL,
+		severity TEXT NOT NULL,
+		scope TEXT NOT NULL,
+		first_seen {{int}} NOT NULL,
+		last_seen {{int}} NOT NULL,
+		due {{int}} NOT NULL,
+		fixed {{int}},
+		builds {{int}} NOT NULL,
+		last_build TEXT NOT NULL,
+		finding {{blob}} NOT NULL,
+		PRIMARY KEY (project, fingerprint))`,
+	`CREATE INDEX findings_fingerprint ON findings (fingerprint)`,
+	`CREATE TABLE exceptions (
+		id {{name}} PRIMARY KEY,
+		project TEXT NOT NULL,
+		profile TEXT NOT NULL,
+		vulnerability TEXT NOT NULL,
+		package TEXT NOT NULL,
+		fingerprint TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		justification TEXT NOT NULL,
+		impact TEXT NOT NULL,
+		requester TEXT NOT NULL,
+		required {{int}} NOT NULL,
+		status TEXT NOT NULL,
+		created {{int}} NOT NULL,
+		expires {{int}} NOT NULL,
+		decided {{int}},
+		revoked_by TEXT NOT NULL)`,
+	`CREATE INDEX exceptions_project ON exceptions (project, created)`,
+	`CREATE TABLE exception_votes (
+		exception_id {{name}} NOT NULL REFERENCES exceptions (id),
+		approver TEXT NOT NULL,
+		decision TEXT NOT NULL,
+		comment TEXT NOT NULL,
+		time {{int}} NOT NULL,
+		PRIMARY KEY (exception_id, approver))`,
+	`CREATE TABLE webhooks (
+		name {{name}} PRIMARY KEY,
+		target {{blob}} NOT NULL,
+		created {{int}} NOT NULL,
+		created_by TEXT NOT NULL)`,
 }}
 
 // migrationLock is the PostgreSQL advisory lock key held while migrating.

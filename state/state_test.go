@@ -153,6 +153,11 @@ func testStorage(t *testing.T, fresh func(testing.TB) string) {
 		{"ConcurrentOpen", testConcurrentOpen},
 		{"BadInput", testBadInput},
 		{"CanceledAndClosed", testCanceledAndClosed},
+		{"Policies", testPolicies},
+		{"Tracker", testTracker},
+		{"Exceptions", testExceptions},
+		{"ConcurrentVotes", testConcurrentVotes},
+		{"Webhooks", testWebhooks},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, fresh(t)) })
 	}

@@ -323,28 +323,11 @@ func Sign(s Summary, signer crypto.Signer) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vsa: %w", err)
 	}
-	w := wireEnvelope{PayloadType: env.PayloadType, Payload: env.Payload}
-	for _, sig := range env.Signatures {
-		w.Signatures = append(w.Signatures, wireSignature{KeyID: sig.Keyid, Sig: sig.Sig})
-	}
-	out, err := json.Marshal(&w)
+	out, err := dsse.Marshal(env)
 	if err != nil {
 		return nil, fmt.Errorf("vsa: envelope: %w", err)
 	}
 	return out, nil
-}
-
-// wireEnvelope is the DSSE envelope's JSON form (envelope.md); []byte fields
-// marshal as standard base64.
-type wireEnvelope struct {
-	PayloadType string          `json:"payloadType"`
-	Payload     []byte          `json:"payload"`
-	Signatures  []wireSignature `json:"signatures"`
-}
-
-type wireSignature struct {
-	KeyID string `json:"keyid"`
-	Sig   []byte `json:"sig"`
 }
 
 // KeyID returns the keyid Sign records for pub: the SSH SHA-256 fingerprint

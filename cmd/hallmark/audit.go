@@ -30,6 +30,7 @@ import (
 const auditUsage = `Usage:
   hallmark audit log [--after N] [--since TIME] [--verify] [--json]
   hallmark audit anchor
+  hallmark audit report [--since TIME|DURATION] [--until TIME] [--format md|html|json] [-o FILE]
 
 The audit log records every security-relevant action of the control plane:
 signatures and key uses, tokens issued and revoked, role and key changes,
@@ -47,6 +48,13 @@ security-admin role.
 
 anchor logs the head now (security-admin).
 
+report writes the periodic review of the gate (default: the last 90 days)
+as markdown, HTML (with charts) or JSON: builds by verdict, per project and
+per week; exceptions granted, pending, expiring within 14 days and expired,
+with their reasons and approvers; open findings past their SLA; keys used;
+artifacts signed without a pass or warn verdict (there should be none); and
+policy changes. Needs the auditor or security-admin role.
+
 Flags:
   --trusted-root FILE   verify anchors against this trusted root (default:
                         the local control plane's, or the server's)
@@ -54,7 +62,7 @@ Flags:
 
 func runAudit(c *cli, args []string) error {
 	if len(args) == 0 {
-		return usageErrorf("audit: missing subcommand").hint("want log or anchor")
+		return usageErrorf("audit: missing subcommand").hint("want log, anchor or report")
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -62,8 +70,10 @@ func runAudit(c *cli, args []string) error {
 		fmt.Fprint(c.stdout, auditUsage)
 		return nil
 	case "log", "anchor":
+	case "report":
+		return c.auditReport(args)
 	default:
-		return usageErrorf("audit: unknown subcommand %q", sub).hint("want log or anchor")
+		return usageErrorf("audit: unknown subcommand %q", sub).hint("want log, anchor or report")
 	}
 	fs := c.flagSet("audit "+sub, auditUsage)
 	pf := addPlaneFlags(fs)

@@ -36,6 +36,10 @@ Commands:
   audit       show and verify the hash-chained audit log
   sbom        write a CycloneDX or SPDX SBOM of a source tree or binaries
   scan        find vulnerabilities, malicious packages, missing hardening
+  gate        judge a build's findings under the policy; sign the verdict
+  policy      the security policy: show, check, set, history; webhooks
+  findings    the findings tracker: list, show, assign, acknowledge
+  exception   request, approve, reject, revoke and export policy exceptions
   db          the local vulnerability database: import, update, status
   serve       serve the control plane over HTTP: API, log, timestamp authority
   trust-root  export the control plane's trusted root, for offline verification
@@ -54,7 +58,9 @@ Environment:
   HALLMARK_SERVER          a control plane server to use instead of the data
                            directory's (the CLI then sends digests, never files)
   HALLMARK_TOKEN           the bearer token for HALLMARK_SERVER: an API token
-                           or a CI job's OIDC ID token
+                           or a CI job's OIDC ID token; without a server, the
+                           caller acts in-process as the token's holder
+                           rather than as the data directory's operator
   HALLMARK_PROJECT         the project sign and attest act for (default "default")
 `
 
@@ -72,9 +78,13 @@ var commands = []command{
 	{"audit", runAudit},
 	{"db", runDB},
 	{"digest", runDigest},
+	{"exception", runException},
+	{"findings", runFindings},
+	{"gate", runGate},
 	{"init", runInit},
 	{"key", runKey},
 	{"log", runLog},
+	{"policy", runPolicy},
 	{"scan", runScan},
 	{"sbom", runSBOM},
 	{"serve", runServe},

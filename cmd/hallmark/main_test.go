@@ -3,9 +3,11 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/hallmark-dev/hallmark/trustroot"
 )
@@ -45,5 +47,36 @@ func TestScripts(t *testing.T) {
 			e.Setenv("PATH", os.Getenv("PATH"))
 			return os.WriteFile(filepath.Join(e.WorkDir, "trusted_root.json"), trustroot.PublicGoodJSON(), 0o644)
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"openvex-valid": openvexValid,
+		},
 	})
+}
+
+// openvexValid is the script command "openvex-valid FILE": FILE validates
+// against the OpenVEX v0.2.0 JSON schema (vex/testdata).
+func openvexValid(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: openvex-valid FILE")
+	}
+	f, err := os.Open(filepath.Join("..", "..", "vex", "testdata", "openvex_json_schema.json"))
+	ts.Check(err)
+	defer f.Close()
+	schema, err := jsonschema.UnmarshalJSON(f)
+	ts.Check(err)
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	id := schema.(map[string]any)["$id"].(string)
+	ts.Check(c.AddResource(id, schema))
+	sch, err := c.Compile(id)
+	ts.Check(err)
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(ts.ReadFile(args[0])))
+	ts.Check(err)
+	err = sch.Validate(inst)
+	switch {
+	case err != nil && !neg:
+		ts.Fatalf("%s does not validate against the OpenVEX schema: %v", args[0], err)
+	case err == nil && neg:
+		ts.Fatalf("%s validates against the OpenVEX schema", args[0])
+	}
 }

@@ -97,18 +97,9 @@ func runScan(c *cli, args []string) error {
 	target := paths[0]
 	// Everything that can be refused is checked before the walk, which may
 	// take long: the SARIF files, the reachability set-up, the database.
-	var sast []scan.Finding
-	for _, name := range sarifs {
-		f, err := os.Open(name)
-		if err != nil {
-			return usageErrorf("scan: --sarif: %v", err)
-		}
-		found, err := scan.ReadSARIF(f, name)
-		f.Close()
-		if err != nil {
-			return err
-		}
-		sast = append(sast, found...)
+	sast, err := loadSARIF(sarifs)
+	if err != nil {
+		return err
 	}
 	opts := scan.Options{Root: target, Hardening: !*noHardening}
 	if *reachability || *govulncheck != "" {
@@ -232,4 +223,22 @@ func reachabilitySetup(target, bin string) (string, string, error) {
 			"install it with 'go install golang.org/x/vuln/cmd/govulncheck@v1.8.0', or name it with --govulncheck FILE")
 	}
 	return path, target, nil
+}
+
+// loadSARIF reads SAST tools' SARIF files as findings.
+func loadSARIF(names []string) ([]scan.Finding, error) {
+	var sast []scan.Finding
+	for _, name := range names {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, usageErrorf("--sarif: %v", err)
+		}
+		found, err := scan.ReadSARIF(f, name)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		sast = append(sast, found...)
+	}
+	return sast, nil
 }

@@ -116,10 +116,7 @@ func addSigningFlags(fs *flag.FlagSet) *signingFlags {
 	sf := &signingFlags{plane: addPlaneFlags(fs)}
 	fs.StringVar(&sf.key, "key", defaultKey, "")
 	fs.StringVar(&sf.key, "k", defaultKey, "")
-	project := os.Getenv("HALLMARK_PROJECT")
-	if project == "" {
-		project = controlplane.DefaultProject
-	}
+	project := defaultProject()
 	fs.StringVar(&sf.project, "project", project, "")
 	fs.StringVar(&sf.project, "p", project, "")
 	fs.BoolVar(&sf.certificate, "certificate", false, "")
@@ -162,4 +159,13 @@ func (c *cli) writeBundle(path string, raw []byte) error {
 	}
 	fmt.Fprintln(c.stdout, path)
 	return nil
+}
+
+// defaultProject is the project commands act for unless told: $HALLMARK_PROJECT,
+// else the control plane's default project.
+func defaultProject() string {
+	if p := os.Getenv("HALLMARK_PROJECT"); p != "" {
+		return p
+	}
+	return controlplane.DefaultProject
 }
