@@ -480,7 +480,7 @@ const notifyTimeout = 2 * time.Minute
 // notifyGate tells the webhooks about a gate's new and reopened findings and
 // a failing verdict. Deliveries run in the background (Close waits for
 // them); a failed delivery is logged, never fails the gate.
-func (p *Plane) notifyGate(ctx context.Context, project, build string, v *policy.Verdict, changes []state.TrackerChange, findings map[string]*scan.Finding) {
+func (p *Plane) notifyGate(ctx context.Context, project, build string, v *policy.Verdict, changes []state.TrackerChange, findings map[string]*scan.Finding, tracked []state.Tracked) {
 	hooks, err := p.db.Webhooks(ctx)
 	if err != nil {
 		p.logger.Error("reading webhooks", "err", err)
@@ -489,9 +489,13 @@ func (p *Plane) notifyGate(ctx context.Context, project, build string, v *policy
 	if len(hooks) == 0 {
 		return
 	}
+	due := make(map[string]time.Time, len(tracked))
+	for _, t := range tracked {
+		due[t.Fingerprint] = t.Due
+	}
 	var events []notify.Event
 	for _, c := range changes {
-		e := notify.Event{Type: notify.FindingNew, Project: project, Status: c.Status, Build: build, FirstSeen: v.Time, LastSeen: v.Time}
+		e := notify.Event{Type: notify.FindingNew, Project: project, Status: c.Status, Build: build, FirstSeen: v.Time, LastSeen: v.Time, Due: due[c.Fingerprint]}
 		if c.Status == state.FindingReopened {
 			e.Type = notify.FindingReopened
 		}

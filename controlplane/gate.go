@@ -346,7 +346,7 @@ func (p *Plane) gate(ctx context.Context, who auth.Principal, req *api.GateReque
 			resp.New++
 		}
 	}
-	p.notifyGate(ctx, req.Project, id, verdict, changes, byFingerprint)
+	p.notifyGate(ctx, req.Project, id, verdict, changes, byFingerprint, tracked)
 	return resp, nil
 }
 
