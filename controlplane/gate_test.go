@@ -27,7 +27,7 @@ import (
 func finding(id string, sev scan.Severity) scan.Finding {
 	sum := sha256.Sum256([]byte(id))
 	return scan.Finding{Kind: scan.Vulnerability, ID: id, Severity: sev, Summary: "test " + id, Fixed: "v1.0.1",
-		Package: scan.Package{Ecosystem: "Go", Name: "example.com/m", Version: "v1.0.0", PURL: "pkg:golang/example.com/m@v1.0.0"},
+		Package:     scan.Package{Ecosystem: "Go", Name: "example.com/m", Version: "v1.0.0", PURL: "pkg:golang/example.com/m@v1.0.0"},
 		Fingerprint: hex.EncodeToString(sum[:])}
 }
 
