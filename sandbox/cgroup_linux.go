@@ -113,7 +113,9 @@ func makeGroup(base string, v2 bool, ctrl []string, want map[string]string) *cgr
 	}
 	var r [8]byte
 	rand.Read(r[:])
-	dir := filepath.Join(base, "hallmark-sandbox-"+hex.EncodeToString(r[:]))
+	// The caller's PID in the name tells whose group it is (tests of one
+	// process check that it removed its own while others run).
+	dir := filepath.Join(base, fmt.Sprintf("hallmark-sandbox-%d-%s", os.Getpid(), hex.EncodeToString(r[:])))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil
 	}

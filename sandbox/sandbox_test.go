@@ -488,23 +488,26 @@ func haveCgroup(c string) bool {
 	return false
 }
 
-// pidsGroupPatterns are where Run makes its pids cgroups: below this
-// process's cgroup in the v1 pids hierarchy and in the v2 one, which
+// pidsGroupPatterns are where Run makes this process's pids cgroups: below
+// its cgroup in the v1 pids hierarchy and in the v2 one, which
 // /sys/fs/cgroup/pids/hallmark-sandbox-* alone would miss.
 func pidsGroupPatterns(t *testing.T) []string {
 	b, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Only this process's groups: other test binaries (package builder's)
+	// may be running steps at the same time.
+	own := fmt.Sprintf("hallmark-sandbox-%d-*", os.Getpid())
 	var pats []string
 	for _, l := range strings.Split(string(b), "\n") {
 		f := strings.SplitN(l, ":", 3)
 		switch {
 		case len(f) != 3:
 		case f[0] == "0" && f[1] == "":
-			pats = append(pats, filepath.Join("/sys/fs/cgroup", f[2], "hallmark-sandbox-*"))
+			pats = append(pats, filepath.Join("/sys/fs/cgroup", f[2], own))
 		case strings.Contains(","+f[1]+",", ",pids,"):
-			pats = append(pats, filepath.Join("/sys/fs/cgroup/pids", f[2], "hallmark-sandbox-*"))
+			pats = append(pats, filepath.Join("/sys/fs/cgroup/pids", f[2], own))
 		}
 	}
 	return pats
