@@ -194,3 +194,33 @@ func TestGateRoles(t *testing.T) {
 	}
 	_ = context.Background()
 }
+
+// BenchmarkGate is one gate.evaluate through the control plane on SQLite:
+// 10,000 findings judged with 1,000 approved exceptions in force, the
+// verdict recorded, 10,000 tracked findings updated, the verdict signed,
+// logged and timestamped. (policy.BenchmarkEvaluate is the evaluation
+// alone.)
+func BenchmarkGate(b *testing.B) {
+	p, _ := planetest.New(b, controlplane.Options{})
+	local := planetest.Local
+	approver := auth.Principal{Subject: "approver", Role: auth.Approver, Project: "default", Via: "token:1"}
+	findings := make([]scan.Finding, 10000)
+	sevs := []scan.Severity{scan.Low, scan.Medium, scan.High, scan.Critical}
+	for i := range findings {
+		findings[i] = finding(fmt.Sprintf("GO-2099-%05d", i), sevs[i%len(sevs)])
+		findings[i].Package.PURL = fmt.Sprintf("pkg:golang/example.com/m%d@v1.0.0", i)
+	}
+	for i := range 1000 {
+		f := findings[i*10+3] // a critical or high one
+		e := planetest.Must[api.Exception](b, p, local, api.RequestExc, &api.ExceptionRequest{Nonce: api.Nonce(), Project: "default",
+			Vulnerability: f.ID, Package: f.Package.PURL, Reason: "bench", Expires: time.Now().Add(24 * time.Hour)})
+		planetest.Must[api.Exception](b, p, approver, api.ApproveExc, &api.ExceptionRef{Nonce: api.Nonce(), ID: e.ID, Comment: "ok"})
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		g := planetest.Must[api.GateResponse](b, p, local, api.Gate, gate("default", findings...))
+		if g.Verdict.Counts.Excepted != 1000 {
+			b.Fatalf("%d excepted, want 1000", g.Verdict.Counts.Excepted)
+		}
+	}
+}

@@ -157,6 +157,24 @@ func (db *DB) AddVerdict(ctx context.Context, v Verdict, scope string, tracked [
 		if v.DryRun {
 			return nil
 		}
+		// Ten thousand findings are ten thousand rows: each statement is
+		// prepared once per verdict, not once per row.
+		prepare := func(q string) (*sql.Stmt, error) { return tx.PrepareContext(ctx, db.d.q(q)) }
+		sel, err1 := prepare(`SELECT status FROM findings WHERE project = ? AND fingerprint = ?` + db.d.forUpdate)
+		ins, err2 := prepare(`INSERT INTO findings (project, fingerprint, status, owner, action, rule, severity, scope,
+			first_seen, last_seen, due, fixed, builds, last_build, finding) VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, NULL, 1, ?, ?)`)
+		reopen, err3 := prepare(`UPDATE findings SET status = ?, action = ?, rule = ?, severity = ?, scope = ?, last_seen = ?,
+			due = ?, fixed = NULL, builds = builds + 1, last_build = ?, finding = ? WHERE project = ? AND fingerprint = ?`)
+		seen, err4 := prepare(`UPDATE findings SET action = ?, rule = ?, severity = ?, scope = ?, last_seen = ?,
+			builds = builds + 1, last_build = ?, finding = ? WHERE project = ? AND fingerprint = ?`)
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			return err
+		}
+		for _, st := range []*sql.Stmt{sel, ins, reopen, seen} {
+			if st != nil {
+				defer st.Close()
+			}
+		}
 		for _, t := range tracked {
 			if err := text("fingerprint", t.Fingerprint, true); err != nil {
 				return err
@@ -166,24 +184,17 @@ func (db *DB) AddVerdict(ctx context.Context, v Verdict, scope string, tracked [
 				return err
 			}
 			var status string
-			err = tx.QueryRowContext(ctx, db.d.q(`SELECT status FROM findings WHERE project = ? AND fingerprint = ?`+db.d.forUpdate),
-				v.Project, t.Fingerprint).Scan(&status)
+			err = sel.QueryRowContext(ctx, v.Project, t.Fingerprint).Scan(&status)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				changes = append(changes, TrackerChange{t.Fingerprint, FindingOpen})
-				_, err = tx.ExecContext(ctx, db.d.q(`INSERT INTO findings (project, fingerprint, status, owner, action, rule, severity, scope,
-					first_seen, last_seen, due, fixed, builds, last_build, finding) VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, NULL, 1, ?, ?)`),
-					v.Project, t.Fingerprint, FindingOpen, t.Action, t.Rule, t.Severity, scope, at, at, due, v.ID, t.Finding)
+				_, err = ins.ExecContext(ctx, v.Project, t.Fingerprint, FindingOpen, t.Action, t.Rule, t.Severity, scope, at, at, due, v.ID, t.Finding)
 			case err != nil:
 			case status == FindingFixed:
 				changes = append(changes, TrackerChange{t.Fingerprint, FindingReopened})
-				_, err = tx.ExecContext(ctx, db.d.q(`UPDATE findings SET status = ?, action = ?, rule = ?, severity = ?, scope = ?, last_seen = ?,
-					due = ?, fixed = NULL, builds = builds + 1, last_build = ?, finding = ? WHERE project = ? AND fingerprint = ?`),
-					FindingReopened, t.Action, t.Rule, t.Severity, scope, at, due, v.ID, t.Finding, v.Project, t.Fingerprint)
+				_, err = reopen.ExecContext(ctx, FindingReopened, t.Action, t.Rule, t.Severity, scope, at, due, v.ID, t.Finding, v.Project, t.Fingerprint)
 			default:
-				_, err = tx.ExecContext(ctx, db.d.q(`UPDATE findings SET action = ?, rule = ?, severity = ?, scope = ?, last_seen = ?,
-					builds = builds + 1, last_build = ?, finding = ? WHERE project = ? AND fingerprint = ?`),
-					t.Action, t.Rule, t.Severity, scope, at, v.ID, t.Finding, v.Project, t.Fingerprint)
+				_, err = seen.ExecContext(ctx, t.Action, t.Rule, t.Severity, scope, at, v.ID, t.Finding, v.Project, t.Fingerprint)
 			}
 			if err != nil {
 				return fmt.Errorf("finding %s: %w", t.Fingerprint, err)
