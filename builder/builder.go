@@ -114,8 +114,10 @@ const (
 	DefaultProcesses = 4096
 	DefaultFileSize  = 8 << 30
 	DefaultOpenFiles = 4096
-	// MaxOutputBytes bounds all outputs of one step together.
+	// MaxOutputBytes and MaxOutputFiles bound each declared output of a
+	// step (a directory with everything under it).
 	MaxOutputBytes = 16 << 30
+	MaxOutputFiles = 100_000
 )
 
 // Options are the platform's side of a build.
@@ -622,6 +624,7 @@ func harvest(wd, out, o string) error {
 		}
 	}
 	var total int64
+	files := 0
 	err := filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -633,8 +636,8 @@ func harvest(wd, out, o string) error {
 		if fi, err := d.Info(); err == nil {
 			total += fi.Size()
 		}
-		if total > MaxOutputBytes {
-			return fmt.Errorf("outputs of more than %d bytes", int64(MaxOutputBytes))
+		if files++; total > MaxOutputBytes || files > MaxOutputFiles {
+			return fmt.Errorf("output %s: more than %d bytes or %d files", o, int64(MaxOutputBytes), MaxOutputFiles)
 		}
 		return nil
 	})
