@@ -367,7 +367,7 @@ func (p *Plane) exportVEX(ctx context.Context, who auth.Principal, req *api.VEXR
 		return nil, err
 	}
 	signed, err := p.signItems(ctx, who, &api.SignRequest{Nonce: api.Nonce(), Project: req.Project,
-		Items: []api.SignItem{{Digest: "sha256:" + hex.EncodeToString(sum[:])}}})
+		Items: []api.SignItem{{Digest: "sha256:" + hex.EncodeToString(sum[:])}}}, state.RecordDocument)
 	if err != nil {
 		return nil, err
 	}

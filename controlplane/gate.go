@@ -383,7 +383,7 @@ func (p *Plane) signVerdict(ctx context.Context, who auth.Principal, id string, 
 		return nil, nil, fmt.Errorf("controlplane: verdict %s: %w", id, err)
 	}
 	signed, err := p.signItems(ctx, who, &api.SignRequest{Nonce: api.Nonce(), Project: v.Project,
-		Items: []api.SignItem{{PayloadType: vsa.PayloadType, Payload: statement}}})
+		Items: []api.SignItem{{PayloadType: vsa.PayloadType, Payload: statement}}}, "")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -134,7 +134,7 @@ func (p *Plane) reportData(ctx context.Context, who auth.Principal, req *api.Rep
 		u.Last = r.Time
 		digest := "sha256:" + hex.EncodeToString(r.Digest)
 		if r.Kind == state.RecordDigest && !passed[r.Project+"\x00"+digest] {
-			d.Unverified = append(d.Unverified, report.Artifact{Digest: digest, Project: r.Project, Time: r.Time})
+			d.Unverified = append(d.Unverified, report.Artifact{Digest: digest, Name: "(signed by " + r.Actor + ")", Project: r.Project, Time: r.Time})
 		}
 	}
 	for _, u := range uses {

@@ -53,13 +53,15 @@ func (p *Plane) sign(ctx context.Context, who auth.Principal, req *api.SignReque
 	if err := p.project(ctx, req.Project); err != nil {
 		return nil, err
 	}
-	return p.signItems(ctx, who, req)
+	return p.signItems(ctx, who, req, "")
 }
 
 // signItems is sign after the authorization check: the control plane's own
 // signatures (verdicts, VEX documents) come through here too, on behalf of
-// the caller who asked for them, who is audited as their actor.
-func (p *Plane) signItems(ctx context.Context, who auth.Principal, req *api.SignRequest) (*api.SignResponse, error) {
+// the caller who asked for them, who is audited as their actor. kind, if
+// not "", is what the signing records say was signed; else an item's kind
+// (an artifact digest or a DSSE envelope).
+func (p *Plane) signItems(ctx context.Context, who auth.Principal, req *api.SignRequest, kind string) (*api.SignResponse, error) {
 	switch n := len(req.Items); {
 	case n == 0:
 		return nil, api.Errorf(http.StatusBadRequest, "nothing to sign: no items")
@@ -149,6 +151,9 @@ func (p *Plane) signItems(ctx context.Context, who auth.Principal, req *api.Sign
 		}
 		if digests[i] == nil {
 			records[i].Kind = state.RecordDSSE
+		}
+		if kind != "" {
+			records[i].Kind = kind
 		}
 	}
 	if len(items) > 0 {

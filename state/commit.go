@@ -36,16 +36,19 @@ type Record struct {
 	Project        string
 	Actor          string
 	Time           time.Time // the current time if zero when committed
-	// Kind is what was signed: RecordDigest (an artifact's digest) or
-	// RecordDSSE (an attestation; Digest is SHA-256 of its PAE). Records
-	// written before migration 2 read back with Kind "".
+	// Kind is what was signed: RecordDigest (an artifact's digest),
+	// RecordDSSE (an attestation; Digest is SHA-256 of its PAE) or
+	// RecordDocument (a document the control plane wrote and signed, such as
+	// an OpenVEX export). Records written before migration 2 read back with
+	// Kind "".
 	Kind string
 }
 
 // Record kinds.
 const (
-	RecordDigest = "digest"
-	RecordDSSE   = "dsse"
+	RecordDigest   = "digest"
+	RecordDSSE     = "dsse"
+	RecordDocument = "document"
 )
 
 func (r *Record) check() error {

@@ -44,7 +44,7 @@
 //	anchors(seq PK -> audit, hash, log_index, leaf_hash, bundle, time)
 //	nonces(nonce PK, seen)
 //
-// Migration 2 adds records.kind ("digest" or "dsse"; "" for older rows) and
+// Migration 2 adds records.kind ("digest", "dsse" or "document"; "" for older rows) and
 // the policy gate's tables (gate.go):
 //
 //	policies(version PK, digest, body, author, comment, created)
