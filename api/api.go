@@ -83,6 +83,7 @@ var (
 	ListWebhooks   = Op{"webhook.list", false}
 	RemoveWebhook  = Op{"webhook.remove", true}
 	ReportData     = Op{"audit.report", false}
+	RecordBuild    = Op{"build.record", true}
 )
 
 // Ops lists every operation.
@@ -92,7 +93,7 @@ func Ops() []Op {
 		RotateCA, ReadAudit, AnchorAudit, ListRecords,
 		SetPolicy, GetPolicy, PolicyHistory, Gate, ListVerdicts, ListFindings, ShowFinding, AssignFinding, AckFinding,
 		RequestExc, ApproveExc, RejectExc, RevokeExc, ListExceptions, ShowException, ExportVEX,
-		AddWebhook, ListWebhooks, RemoveWebhook, ReportData}
+		AddWebhook, ListWebhooks, RemoveWebhook, ReportData, RecordBuild}
 }
 
 // Lookup returns the operation named name.

@@ -81,6 +81,7 @@ var handlers = map[string]handler{
 	api.ListWebhooks.Name:   op((*Plane).listWebhooks),
 	api.RemoveWebhook.Name:  op((*Plane).removeWebhook),
 	api.ReportData.Name:     op((*Plane).reportData),
+	api.RecordBuild.Name:    op((*Plane).recordBuild),
 }
 
 // Handle runs the operation name for who with the JSON request body, and

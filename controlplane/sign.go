@@ -53,6 +53,11 @@ func (p *Plane) sign(ctx context.Context, who auth.Principal, req *api.SignReque
 	if err := p.project(ctx, req.Project); err != nil {
 		return nil, err
 	}
+	for _, it := range req.Items {
+		if err := checkPlatformPredicate(who, it); err != nil {
+			return nil, err
+		}
+	}
 	return p.signItems(ctx, who, req, "")
 }
 

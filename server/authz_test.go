@@ -17,6 +17,7 @@ import (
 	"github.com/hallmark-dev/hallmark/api"
 	"github.com/hallmark-dev/hallmark/auth"
 	"github.com/hallmark-dev/hallmark/controlplane/planetest"
+	"github.com/hallmark-dev/hallmark/provenance"
 	"github.com/hallmark-dev/hallmark/scan"
 )
 
@@ -97,6 +98,8 @@ var matrix = []struct {
 	{"webhook.list", "", []string{"security-admin", "auditor"}},
 	{"webhook.remove", "", []string{"security-admin"}},
 	{"audit.report", "", []string{"security-admin", "auditor"}},
+	{"build.record", "a", []string{"worker"}},
+	{"build.record", "b", []string{"worker"}},
 }
 
 // TestAuthorizationMatrix: every endpoint x every role x own/other project;
@@ -148,8 +151,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		}
 	}
-	// Without a token, every endpoint says 401.
-	for _, row := range matrix {
+	// Without a token, every endpoint says 401. Past the per-address
+	// budget of failed authentications (a burst of 50, then 5 a second)
+	// the requests are paced, or they would get 429.
+	for i, row := range matrix {
+		if i >= 40 {
+			time.Sleep(250 * time.Millisecond)
+		}
 		n++
 		url, body := f.requestFor(t, row.endpoint, row.project, n, k)
 		if code, out := post(t, url, "", "application/json", body); code != http.StatusUnauthorized {
@@ -256,6 +264,18 @@ func (f *fixture) requestFor(t *testing.T, endpoint, project string, i int, k *e
 		req = api.Webhook{Nonce: nonce, Name: name}
 	case "audit.report":
 		req = api.ReportRequest{}
+	case "build.record":
+		sum := sha256.Sum256(fmt.Append(nil, "output ", i))
+		statement, err := provenance.Statement(provenance.Build{
+			Subjects:  []provenance.Subject{{Name: "bin/app", SHA256: hex.EncodeToString(sum[:])}},
+			External:  map[string]any{"name": "app"},
+			BuilderID: p.BuilderID(), InvocationID: fmt.Sprint("b-", i),
+			Started: time.Now().Add(-time.Minute), Finished: time.Now(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req = api.BuildRecord{Nonce: nonce, Project: project, Statement: statement}
 	default:
 		t.Fatalf("no request for %s", endpoint)
 	}

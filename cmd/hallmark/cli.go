@@ -34,6 +34,8 @@ Commands:
   digest      print files' SHA-256 digests, as verify takes them
   log         read and check the transparency log; monitor it for foreign entries
   audit       show and verify the hash-chained audit log
+  build       run a build spec's steps in sandboxes; sign its SLSA provenance
+  rebuild     rebuild what a provenance describes; compare byte for byte
   sbom        write a CycloneDX or SPDX SBOM of a source tree or binaries
   scan        find vulnerabilities, malicious packages, missing hardening
   gate        judge a build's findings under the policy; sign the verdict
@@ -76,6 +78,7 @@ var commands = []command{
 	{"admin", runAdmin},
 	{"attest", runAttest},
 	{"audit", runAudit},
+	{"build", runBuild},
 	{"db", runDB},
 	{"digest", runDigest},
 	{"exception", runException},
@@ -85,6 +88,7 @@ var commands = []command{
 	{"key", runKey},
 	{"log", runLog},
 	{"policy", runPolicy},
+	{"rebuild", runRebuild},
 	{"scan", runScan},
 	{"sbom", runSBOM},
 	{"serve", runServe},

@@ -7,9 +7,12 @@ import (
 	"os"
 
 	"k8s.io/klog/v2"
+
+	"github.com/hallmark-dev/hallmark/sandbox"
 )
 
 func main() {
+	sandbox.Init() // a build step's sandbox starts as this program: it never returns there
 	quietLibraries()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

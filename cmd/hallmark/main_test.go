@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/hallmark-dev/hallmark/sandbox"
 	"github.com/hallmark-dev/hallmark/trustroot"
 )
 
@@ -26,6 +28,7 @@ func peersDir() string {
 }
 
 func TestMain(m *testing.M) {
+	sandbox.Init()
 	if d := peersDir(); d != "" {
 		os.Setenv("PATH", d+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
@@ -45,6 +48,14 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("HALLMARK_HOME", filepath.Join(e.WorkDir, "home"))
 			e.Setenv("PATH", os.Getenv("PATH"))
+			// Builds find the Go toolchain module in the host's module
+			// cache, as the go command would (testscript's HOME is not the
+			// host's).
+			for _, v := range []string{"GOMODCACHE", "GOCACHE", "GOPATH"} {
+				if out, err := exec.Command("go", "env", v).Output(); err == nil {
+					e.Setenv(v, strings.TrimSpace(string(out)))
+				}
+			}
 			return os.WriteFile(filepath.Join(e.WorkDir, "trusted_root.json"), trustroot.PublicGoodJSON(), 0o644)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

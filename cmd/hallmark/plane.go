@@ -88,17 +88,7 @@ func (c *cli) connect(ctx context.Context, pf *planeFlags) (conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	// In-process, a token still says who is calling: approvals, for one,
-	// are sign-offs by a named approver, which the local operator is not.
-	if token := os.Getenv("HALLMARK_TOKEN"); token != "" {
-		who, err := p.Authenticate(ctx, token)
-		if err != nil {
-			p.Close(context.Background())
-			return nil, withHint(fmt.Errorf("HALLMARK_TOKEN: %w", err), "unset HALLMARK_TOKEN to act as the data directory's operator")
-		}
-		return &local{plane: p, who: who}, nil
-	}
-	return localConn(p)
+	return planeConn(ctx, p)
 }
 
 // serverURL is the server the flags name: --server, else $HALLMARK_SERVER;

@@ -1,0 +1,116 @@
+package controlplane
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/hallmark-dev/hallmark/api"
+	"github.com/hallmark-dev/hallmark/audit"
+	"github.com/hallmark-dev/hallmark/auth"
+	"github.com/hallmark-dev/hallmark/dsse"
+	"github.com/hallmark-dev/hallmark/provenance"
+	"github.com/hallmark-dev/hallmark/state"
+	"github.com/hallmark-dev/hallmark/vsa"
+)
+
+// BuilderID is the builder.id of the provenance the control plane signs: its
+// own trust boundary, https://ORIGIN/builder.
+func (p *Plane) BuilderID() string { return p.issuer() + "/builder" }
+
+// RebuildPredicateType is the predicate type of a rebuild's attestation: a
+// provenance's outputs rebuilt in a fresh sandbox and compared byte for byte
+// (docs/reproducible-builds.md).
+const RebuildPredicateType = "https://hallmark.dev/rebuild/v1"
+
+// platformPredicates are the predicate types only the platform writes: build
+// provenance, rebuild results and gate verdicts. A tenant who could sign one with the
+// project's key could forge what the platform alone may say.
+var platformPredicates = []string{
+	provenance.PredicateType,
+	"https://slsa.dev/provenance/v0.2",
+	vsa.PredicateType,
+	RebuildPredicateType,
+}
+
+// checkPlatformPredicate refuses a DSSE item whose in-toto statement has a
+// platform predicate, unless who is the platform (a worker, or the local
+// operator).
+func checkPlatformPredicate(who auth.Principal, it api.SignItem) error {
+	if it.PayloadType != dsse.PayloadTypeInToto || who.Role == auth.Worker || auth.Authorize(who, auth.Work, "") == nil {
+		return nil
+	}
+	var st struct {
+		PredicateType string `json:"predicateType"`
+	}
+	// A payload that is not JSON carries no predicate; what it is, is for
+	// verifiers to judge.
+	if json.NewDecoder(bytes.NewReader(it.Payload)).Decode(&st) == nil && slices.Contains(platformPredicates, st.PredicateType) {
+		return api.Errorf(http.StatusForbidden, "statements of type %s are written by the control plane only (build provenance, gate verdicts), not signed on request", st.PredicateType)
+	}
+	return nil
+}
+
+// recordBuild signs and logs what a worker observed: a build's provenance,
+// or a rebuild's result.
+func (p *Plane) recordBuild(ctx context.Context, who auth.Principal, req *api.BuildRecord) (*api.BuildRecorded, error) {
+	if err := authorize(who, auth.Work, req.Project); err != nil {
+		return nil, err
+	}
+	if err := p.project(ctx, req.Project); err != nil {
+		return nil, err
+	}
+	var head struct {
+		PredicateType string `json:"predicateType"`
+		Subject       []struct {
+			Name   string            `json:"name"`
+			Digest map[string]string `json:"digest"`
+		} `json:"subject"`
+		Predicate struct {
+			Invocation string `json:"rebuildInvocationId"`
+		} `json:"predicate"`
+	}
+	if err := json.Unmarshal(req.Statement, &head); err != nil {
+		return nil, api.Errorf(http.StatusBadRequest, "statement: %s", jsonError(err))
+	}
+	var invocation string
+	switch head.PredicateType {
+	case provenance.PredicateType:
+		b, err := provenance.Parse(req.Statement)
+		if err != nil {
+			return nil, api.Errorf(http.StatusBadRequest, "%v", err)
+		}
+		if b.BuilderID != p.BuilderID() {
+			return nil, api.Errorf(http.StatusBadRequest, "provenance names builder %q: this control plane signs for %q only", truncate(b.BuilderID, 200), p.BuilderID())
+		}
+		invocation = b.InvocationID
+	case RebuildPredicateType:
+		if len(head.Subject) == 0 || head.Predicate.Invocation == "" {
+			return nil, api.Errorf(http.StatusBadRequest, "rebuild statement: subjects and predicate.rebuildInvocationId are required")
+		}
+		for i, s := range head.Subject {
+			if !digestRE.MatchString("sha256:" + s.Digest["sha256"]) {
+				return nil, api.Errorf(http.StatusBadRequest, "rebuild statement: subject[%d]: want a sha256 digest", i)
+			}
+		}
+		invocation = head.Predicate.Invocation
+	default:
+		return nil, api.Errorf(http.StatusBadRequest, "statement of type %q: want %s or %s", truncate(head.PredicateType, 100), provenance.PredicateType, RebuildPredicateType)
+	}
+	detail := map[string]string{"invocation": invocation, "type": head.PredicateType, "subjects": strconv.Itoa(len(head.Subject))}
+	if len(head.Subject) > 0 {
+		detail["first"] = head.Subject[0].Name
+	}
+	if err := p.commit(ctx, state.Write{Nonce: req.Nonce, Audit: []audit.Event{p.event(who, "build.record", req.Project, invocation, detail)}}); err != nil {
+		return nil, err
+	}
+	signed, err := p.signItems(ctx, who, &api.SignRequest{Nonce: api.Nonce(), Project: req.Project,
+		Items: []api.SignItem{{PayloadType: dsse.PayloadTypeInToto, Payload: req.Statement}}}, "")
+	if err != nil {
+		return nil, err
+	}
+	return &api.BuildRecorded{Bundle: signed.Bundles[0], Key: signed.Key}, nil
+}
