@@ -84,6 +84,11 @@ var (
 	RemoveWebhook  = Op{"webhook.remove", true}
 	ReportData     = Op{"audit.report", false}
 	RecordBuild    = Op{"build.record", true}
+	SubmitBuild    = Op{"build.submit", true}
+	TakeBuild      = Op{"build.take", true}
+	FinishBuild    = Op{"build.finish", true}
+	GetBuild       = Op{"build.get", false}
+	GetOutput      = Op{"build.output", false}
 )
 
 // Ops lists every operation.
@@ -93,7 +98,8 @@ func Ops() []Op {
 		RotateCA, ReadAudit, AnchorAudit, ListRecords,
 		SetPolicy, GetPolicy, PolicyHistory, Gate, ListVerdicts, ListFindings, ShowFinding, AssignFinding, AckFinding,
 		RequestExc, ApproveExc, RejectExc, RevokeExc, ListExceptions, ShowException, ExportVEX,
-		AddWebhook, ListWebhooks, RemoveWebhook, ReportData, RecordBuild}
+		AddWebhook, ListWebhooks, RemoveWebhook, ReportData, RecordBuild,
+		SubmitBuild, TakeBuild, FinishBuild, GetBuild, GetOutput}
 }
 
 // Lookup returns the operation named name.
@@ -108,11 +114,24 @@ func Lookup(name string) (Op, bool) {
 
 // Limits on requests.
 const (
-	MaxRequest     = 8 << 20 // bytes of a request body
+	MaxRequest     = 8 << 20 // bytes of a request body, but for MaxRequestOf's exceptions
 	MaxSignItems   = 1024    // items of one sign request
 	MaxPayload     = 4 << 20 // bytes of one DSSE payload
 	MaxNonceLength = 128
 )
+
+// MaxBuildRequest bounds the bodies of the operations that carry a build's
+// source or outputs (build.submit, build.finish): base64 in JSON, so about
+// 48 MiB of files.
+const MaxBuildRequest = 64 << 20
+
+// MaxRequestOf is the largest request body the operation name accepts.
+func MaxRequestOf(name string) int {
+	if name == SubmitBuild.Name || name == FinishBuild.Name {
+		return MaxBuildRequest
+	}
+	return MaxRequest
+}
 
 // Nonce returns a fresh random nonce.
 func Nonce() string {

@@ -82,6 +82,11 @@ var handlers = map[string]handler{
 	api.RemoveWebhook.Name:  op((*Plane).removeWebhook),
 	api.ReportData.Name:     op((*Plane).reportData),
 	api.RecordBuild.Name:    op((*Plane).recordBuild),
+	api.SubmitBuild.Name:    op((*Plane).submitBuild),
+	api.TakeBuild.Name:      op((*Plane).takeBuild),
+	api.FinishBuild.Name:    op((*Plane).finishBuild),
+	api.GetBuild.Name:       op((*Plane).getBuild),
+	api.GetOutput.Name:      op((*Plane).getOutput),
 }
 
 // Handle runs the operation name for who with the JSON request body, and
@@ -95,8 +100,8 @@ func (p *Plane) Handle(ctx context.Context, who auth.Principal, name string, bod
 	if !ok {
 		return nil, api.Errorf(http.StatusNotFound, "no operation %q", name)
 	}
-	if len(body) > api.MaxRequest {
-		return nil, api.Errorf(http.StatusRequestEntityTooLarge, "request over %d bytes", api.MaxRequest)
+	if max := api.MaxRequestOf(name); len(body) > max {
+		return nil, api.Errorf(http.StatusRequestEntityTooLarge, "request over %d bytes", max)
 	}
 	resp, err := h(p, ctx, who, body)
 	if err != nil {

@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/hallmark-dev/hallmark/api"
 	"github.com/hallmark-dev/hallmark/auth"
+	"github.com/hallmark-dev/hallmark/buildspec"
 	"github.com/hallmark-dev/hallmark/controlplane/planetest"
 	"github.com/hallmark-dev/hallmark/provenance"
 	"github.com/hallmark-dev/hallmark/scan"
@@ -100,6 +103,13 @@ var matrix = []struct {
 	{"audit.report", "", []string{"security-admin", "auditor"}},
 	{"build.record", "a", []string{"worker"}},
 	{"build.record", "b", []string{"worker"}},
+	{"build.submit", "a", []string{"builder-a"}},
+	{"build.submit", "b", nil},
+	{"build.take", "", []string{"worker"}},
+	{"build.finish", "", []string{"worker"}},
+	{"build.get", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
+	{"build.get", "b", []string{"security-admin", "auditor"}},
+	{"build.output", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
 }
 
 // TestAuthorizationMatrix: every endpoint x every role x own/other project;
@@ -115,6 +125,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, c := range callers {
 		tokens[c.name] = planetest.Token(t, p, c.name, c.role, c.project)
 	}
+	// The worker's principal, for the builds it must have taken itself.
+	f.worker = auth.Principal{Subject: "worker", Role: auth.Worker, Via: "token:" + strings.Split(tokens["worker"], "_")[1]}
+	f.finished = map[string]string{}
 	// Every operation has a row.
 	covered := map[string]bool{}
 	for _, row := range matrix {
@@ -264,6 +277,25 @@ func (f *fixture) requestFor(t *testing.T, endpoint, project string, i int, k *e
 		req = api.Webhook{Nonce: nonce, Name: name}
 	case "audit.report":
 		req = api.ReportRequest{}
+	case "build.submit":
+		req = api.BuildSubmit{Nonce: nonce, Project: project, Spec: buildSpec, Source: sourceArchive(t)}
+	case "build.take":
+		req = api.BuildRef{Nonce: nonce}
+	case "build.finish":
+		// A build of its own, taken by the worker, to report as failed.
+		queued := planetest.Must[api.Build](t, p, local, api.SubmitBuild, &api.BuildSubmit{Nonce: api.Nonce(), Project: "a", Spec: buildSpec, Source: sourceArchive(t)})
+		for {
+			job := planetest.Must[api.BuildJob](t, p, f.worker, api.TakeBuild, &api.BuildRef{Nonce: api.Nonce()})
+			if job.ID == queued.ID || job.ID == "" {
+				break
+			}
+		}
+		req = api.BuildFinish{Nonce: nonce, ID: queued.ID, Error: "step build: exited with status 1"}
+	case "build.get", "build.output":
+		if f.finished[project] == "" {
+			f.finished[project] = finishedBuild(t, f, project)
+		}
+		req = api.BuildRef{ID: f.finished[project], Path: "bin/app"}
 	case "build.record":
 		sum := sha256.Sum256(fmt.Append(nil, "output ", i))
 		statement, err := provenance.Statement(provenance.Build{
@@ -284,6 +316,69 @@ func (f *fixture) requestFor(t *testing.T, endpoint, project string, i int, k *e
 		t.Fatal(err)
 	}
 	return f.url + "/api/v1/op/" + endpoint, body
+}
+
+const buildSpec = `apiVersion: hallmark.dev/build/v1
+kind: Build
+name: app
+toolchains:
+  go: {go: 1.26.8}
+steps:
+  - name: build
+    toolchain: go
+    run: [go, build, -o, bin/app, .]
+    inputs: [{source: true}]
+    outputs: [bin]
+`
+
+// sourceArchive is a gzipped tar of a one-file source tree.
+func sourceArchive(t *testing.T) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	body := []byte("package main\n\nfunc main() {}\n")
+	if err := tw.WriteHeader(&tar.Header{Name: "main.go", Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(body)
+	tw.Close()
+	zw.Close()
+	return buf.Bytes()
+}
+
+// finishedBuild queues a build of project, has the worker take it and
+// report it built, and returns its id.
+func finishedBuild(t *testing.T, f *fixture, project string) string {
+	t.Helper()
+	p := f.plane
+	queued := planetest.Must[api.Build](t, p, planetest.Local, api.SubmitBuild, &api.BuildSubmit{Nonce: api.Nonce(), Project: project, Spec: buildSpec, Source: sourceArchive(t)})
+	for {
+		job := planetest.Must[api.BuildJob](t, p, f.worker, api.TakeBuild, &api.BuildRef{Nonce: api.Nonce()})
+		if job.ID == queued.ID {
+			break
+		}
+		if job.ID == "" {
+			t.Fatal("the queued build was not there to take")
+		}
+	}
+	spec, err := buildspec.Parse([]byte(buildSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := []byte("the built app")
+	sum := sha256.Sum256(app)
+	external := spec.ExternalParameters()
+	statement, err := provenance.Statement(provenance.Build{
+		Subjects: []provenance.Subject{{Name: "bin/app", SHA256: hex.EncodeToString(sum[:])}},
+		External: external, BuilderID: p.BuilderID(), InvocationID: queued.ID,
+		Started: time.Now().Add(-time.Minute), Finished: time.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	planetest.Must[api.Build](t, p, f.worker, api.FinishBuild, &api.BuildFinish{Nonce: api.Nonce(), ID: queued.ID, Succeeded: true,
+		Outputs: []api.BuildOutput{{Path: "bin/app", Data: app}}, Statement: statement})
+	return queued.ID
 }
 
 // gateRequest is a gate request with one medium finding of its own.

@@ -282,7 +282,7 @@ func (s *server) op(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := readJSON(w, r, api.MaxRequest)
+	body, err := readJSON(w, r, int64(api.MaxRequestOf(o.Name)))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -49,6 +49,10 @@ type fixture struct {
 	root   *prototrustroot.TrustedRoot
 	// vexReady says project a has an approved exception to export.
 	vexReady bool
+	// worker is the worker token's principal; finished the id of a built
+	// build of each project.
+	worker   auth.Principal
+	finished map[string]string
 }
 
 func newServer(t *testing.T) *fixture {

@@ -190,3 +190,61 @@ func testWebhooks(t *testing.T, url string) {
 		t.Error("a name with NUL bytes was stored")
 	}
 }
+
+// testQueue: four workers drain ten queued builds at once; each build is
+// claimed exactly once, in order of submission per worker; only the claiming
+// worker finishes it, once.
+func testQueue(t *testing.T, url string) {
+	db := open(t, url)
+	for i := range 10 {
+		ok(t, db.AddBuild(ctx, Build{ID: fmt.Sprintf("b-%02d", i), Project: "shop", Spec: []byte("spec"), Source: []byte("src"),
+			Submitter: "alice", Created: ts.Add(time.Duration(i) * time.Second)}))
+	}
+	wantErr(t, "same id", db.AddBuild(ctx, Build{ID: "b-00", Project: "shop", Spec: []byte("x"), Submitter: "a"}), ErrExists)
+	var mu sync.Mutex
+	claimed := map[string]string{}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			worker := fmt.Sprint("worker-", w)
+			for {
+				b, err := db.ClaimBuild(ctx, worker, ts.Add(time.Hour))
+				if errors.Is(err, ErrNotFound) {
+					return
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if prev, dup := claimed[b.ID]; dup {
+					t.Errorf("%s claimed by %s and %s", b.ID, prev, worker)
+				}
+				claimed[b.ID] = worker
+				mu.Unlock()
+				if string(b.Source) != "src" || b.Status != BuildRunning || b.Worker != worker {
+					t.Errorf("claimed build %+v", b)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	same(t, "claimed", len(claimed), 10)
+	other := "worker-x"
+	wantErr(t, "finished by another worker", db.FinishBuild(ctx, "b-00", other, Build{Status: BuildSucceeded}, nil), ErrDecided)
+	out := []Output{{Path: "bin/app", SHA256: strings.Repeat("a", 64), Size: 3, Data: []byte("app")}}
+	ok(t, db.FinishBuild(ctx, "b-00", claimed["b-00"], Build{Status: BuildSucceeded, Log: []byte("log"), Bundle: []byte("{}"), Finished: ts.Add(2 * time.Hour)}, out))
+	wantErr(t, "finished twice", db.FinishBuild(ctx, "b-00", claimed["b-00"], Build{Status: BuildFailed}, nil), ErrDecided)
+	wantErr(t, "unknown build", db.FinishBuild(ctx, "b-99", "w", Build{Status: BuildFailed}, nil), ErrNotFound)
+	b, err := db.Build(ctx, "b-00", true)
+	ok(t, err)
+	same(t, "finished build", [5]any{b.Status, string(b.Log), b.Source == nil, b.Finished, b.Started}, [5]any{BuildSucceeded, "log", true, ts.Add(2 * time.Hour), ts.Add(time.Hour)})
+	list, err := db.Outputs(ctx, "b-00", "")
+	ok(t, err)
+	same(t, "outputs without data", list, []Output{{Path: "bin/app", SHA256: strings.Repeat("a", 64), Size: 3}})
+	one, err := db.Outputs(ctx, "b-00", "bin/app")
+	ok(t, err)
+	same(t, "output data", string(one[0].Data), "app")
+	_, err = db.ClaimBuild(ctx, "w", ts)
+	wantErr(t, "empty queue", err, ErrNotFound)
+}

@@ -60,6 +60,13 @@
 //	                time; PK (exception_id, approver))
 //	webhooks(name PK, target, created, created_by)
 //
+// Migration 3 adds the build queue (queue.go):
+//
+//	builds(id PK, project, status, ref, uri, spec, source, submitter, worker,
+//	       created, started, finished, error, log, bundle)
+//	build_outputs(build_id -> builds, path, sha256, size, data;
+//	              PK (build_id, path))
+//
 // Times are int64 Unix nanoseconds, so they round-trip exactly on both
 // backends (PostgreSQL timestamps keep only microseconds); NULL is the zero
 // time. Times come back in UTC; those outside the years 1678-2262 are refused.
@@ -339,6 +346,32 @@ var migrations = [][]string{{
 		target {{blob}} NOT NULL,
 		created {{int}} NOT NULL,
 		created_by TEXT NOT NULL)`,
+}, {
+	// Migration 3: the build queue (queue.go).
+	`CREATE TABLE builds (
+		id {{name}} PRIMARY KEY,
+		project TEXT NOT NULL,
+		status TEXT NOT NULL,
+		ref TEXT NOT NULL,
+		uri TEXT NOT NULL,
+		spec {{blob}} NOT NULL,
+		source {{blob}},
+		submitter TEXT NOT NULL,
+		worker TEXT NOT NULL,
+		created {{int}} NOT NULL,
+		started {{int}},
+		finished {{int}},
+		error TEXT NOT NULL,
+		log {{blob}},
+		bundle {{blob}})`,
+	`CREATE INDEX builds_queue ON builds (status, created, id)`,
+	`CREATE TABLE build_outputs (
+		build_id {{name}} NOT NULL REFERENCES builds (id),
+		path TEXT NOT NULL,
+		sha256 TEXT NOT NULL,
+		size {{int}} NOT NULL,
+		data {{blob}} NOT NULL,
+		PRIMARY KEY (build_id, path))`,
 }}
 
 // migrationLock is the PostgreSQL advisory lock key held while migrating.

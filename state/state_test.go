@@ -158,6 +158,7 @@ func testStorage(t *testing.T, fresh func(testing.TB) string) {
 		{"Exceptions", testExceptions},
 		{"ConcurrentVotes", testConcurrentVotes},
 		{"Webhooks", testWebhooks},
+		{"Queue", testQueue},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, fresh(t)) })
 	}

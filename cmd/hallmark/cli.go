@@ -36,6 +36,8 @@ Commands:
   audit       show and verify the hash-chained audit log
   build       run a build spec's steps in sandboxes; sign its SLSA provenance
   rebuild     rebuild what a provenance describes; compare byte for byte
+  submit      queue a build in the control plane; fetch downloads its outputs
+  worker      take queued builds and run them in sandboxes
   sbom        write a CycloneDX or SPDX SBOM of a source tree or binaries
   scan        find vulnerabilities, malicious packages, missing hardening
   gate        judge a build's findings under the policy; sign the verdict
@@ -82,6 +84,7 @@ var commands = []command{
 	{"db", runDB},
 	{"digest", runDigest},
 	{"exception", runException},
+	{"fetch", runFetch},
 	{"findings", runFindings},
 	{"gate", runGate},
 	{"init", runInit},
@@ -93,9 +96,11 @@ var commands = []command{
 	{"sbom", runSBOM},
 	{"serve", runServe},
 	{"sign", runSign},
+	{"submit", runSubmit},
 	{"trust-root", runTrustRoot},
 	{"verify", runVerify},
 	{"version", runVersion},
+	{"worker", runWorker},
 }
 
 // cli carries the process's outputs to the commands, so tests can run them
