@@ -3,7 +3,10 @@ package controlplane
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -77,6 +80,7 @@ func (p *Plane) recordBuild(ctx context.Context, who auth.Principal, req *api.Bu
 		return nil, api.Errorf(http.StatusBadRequest, "statement: %s", jsonError(err))
 	}
 	var invocation string
+	var lock *state.ToolchainLock
 	switch head.PredicateType {
 	case provenance.PredicateType:
 		b, err := provenance.Parse(req.Statement)
@@ -87,6 +91,9 @@ func (p *Plane) recordBuild(ctx context.Context, who auth.Principal, req *api.Bu
 			return nil, api.Errorf(http.StatusBadRequest, "provenance names builder %q: this control plane signs for %q only", truncate(b.BuilderID, 200), p.BuilderID())
 		}
 		invocation = b.InvocationID
+		if lock, err = p.toolchainLock(ctx, who, req.Project, b); err != nil {
+			return nil, err
+		}
 	case RebuildPredicateType:
 		if len(head.Subject) == 0 || head.Predicate.Invocation == "" {
 			return nil, api.Errorf(http.StatusBadRequest, "rebuild statement: subjects and predicate.rebuildInvocationId are required")
@@ -112,5 +119,84 @@ func (p *Plane) recordBuild(ctx context.Context, who auth.Principal, req *api.Bu
 	if err != nil {
 		return nil, err
 	}
+	if lock != nil {
+		if err := p.db.SetToolchainLock(ctx, *lock); err != nil {
+			return nil, err
+		}
+	}
 	return &api.BuildRecorded{Bundle: signed.Bundles[0], Key: signed.Key}, nil
+}
+
+// ToolchainChange is the vulnerability id of the exception that signs off a
+// change of a spec's toolchain lock in a project whose profile asks for it;
+// its package is pkg:generic/SPEC@LOCKDIGEST (the first 16 hex digits of the
+// new lock's SHA-256).
+const ToolchainChange = "HALLMARK-TOOLCHAIN-CHANGE"
+
+// toolchainLock checks the toolchain lock a provenance records against the
+// one the project's spec last built with. A first lock is recorded; a
+// change is audited and, where the project's profile asks for more than one
+// approval of its exceptions (high and critical by default), needs an
+// approved exception for it. It returns the record to store once the
+// provenance is signed, or nil when nothing changed.
+func (p *Plane) toolchainLock(ctx context.Context, who auth.Principal, project string, b *provenance.Build) (*state.ToolchainLock, error) {
+	spec, _ := b.External["name"].(string)
+	if spec == "" {
+		return nil, api.Errorf(http.StatusBadRequest, "provenance: externalParameters.name (the spec's name) is missing")
+	}
+	locks, err := json.Marshal(b.External["toolchains"]) // map keys sorted: canonical
+	if err != nil {
+		return nil, api.Errorf(http.StatusBadRequest, "provenance: externalParameters.toolchains: %v", err)
+	}
+	sum := sha256.Sum256(locks)
+	next := &state.ToolchainLock{Project: project, Spec: spec, Digest: "sha256:" + hex.EncodeToString(sum[:]), Locks: string(locks), Build: b.InvocationID, Updated: p.now()}
+	prev, err := p.db.ToolchainLockOf(ctx, project, spec)
+	if errors.Is(err, state.ErrNotFound) {
+		return next, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if prev.Digest == next.Digest {
+		return nil, nil
+	}
+	detail := map[string]string{"spec": spec, "from": prev.Locks, "to": next.Locks, "build": b.InvocationID}
+	_, prof, err := p.profileFor(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	if prof.Exceptions.ApprovalsRequired > 1 {
+		pkg := "pkg:generic/" + spec + "@" + hex.EncodeToString(sum[:8])
+		ok, err := p.approvedFor(ctx, project, ToolchainChange, pkg)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			p.AuditRefusal(ctx, who.String(), "toolchain.lock-change", "refused", "no sign-off for "+pkg)
+			return nil, api.Errorf(http.StatusConflict, "the toolchain lock of spec %s changed (%s to %s), and project %s's profile %s asks for sign-off: "+
+				"request it with 'hallmark exception request --vuln %s --package %s --project %s --reason TEXT --expires 7d' and have %d approvers approve it, then build again",
+				spec, prev.Locks, next.Locks, project, prof.Name, ToolchainChange, pkg, project, prof.Exceptions.ApprovalsRequired)
+		}
+		detail["signedOff"] = pkg
+	}
+	if err := p.commit(ctx, state.Write{Nonce: api.Nonce(), Audit: []audit.Event{p.event(who, "toolchain.lock-change", project, spec, detail)}}); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// approvedFor reports whether project has an approved, unexpired exception
+// for exactly vuln in pkg.
+func (p *Plane) approvedFor(ctx context.Context, project, vuln, pkg string) (bool, error) {
+	all, err := p.db.Exceptions(ctx, project)
+	if err != nil {
+		return false, err
+	}
+	now := p.now()
+	for _, e := range all {
+		if e.Vulnerability == vuln && e.Package == pkg && exceptionOut(e, now).Status == state.ExceptionApproved {
+			return true, nil
+		}
+	}
+	return false, nil
 }

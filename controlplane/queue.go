@@ -162,12 +162,25 @@ func (p *Plane) finishBuild(ctx context.Context, who auth.Principal, req *api.Bu
 	outcome := state.Build{Status: state.BuildFailed, Error: truncate(req.Error, 2000), Log: req.Log, Finished: p.now()}
 	var outputs []state.Output
 	var statement []byte
+	var lock *state.ToolchainLock
 	if req.Succeeded {
 		if outputs, err = p.checkReport(b, req); err != nil {
 			return nil, err
 		}
-		statement = req.Statement
-		outcome.Status, outcome.Error = state.BuildSucceeded, ""
+		prov, _ := provenance.Parse(req.Statement) // checkReport parsed it
+		lock, err = p.toolchainLock(ctx, who, b.Project, prov)
+		var refused *api.Error
+		switch {
+		case errors.As(err, &refused):
+			// The build ran, but what it was built with needs a sign-off
+			// it lacks: it fails, and says why.
+			outputs, outcome.Error = nil, refused.Message
+		case err != nil:
+			return nil, err
+		default:
+			statement = req.Statement
+			outcome.Status, outcome.Error = state.BuildSucceeded, ""
+		}
 	}
 	detail := map[string]string{"status": outcome.Status, "outputs": strconv.Itoa(len(outputs))}
 	if outcome.Error != "" {
@@ -188,6 +201,11 @@ func (p *Plane) finishBuild(ctx context.Context, who auth.Principal, req *api.Bu
 		return nil, api.Errorf(http.StatusConflict, "build %s was reported meanwhile", b.ID)
 	} else if err != nil {
 		return nil, err
+	}
+	if lock != nil {
+		if err := p.db.SetToolchainLock(ctx, *lock); err != nil {
+			return nil, err
+		}
 	}
 	return p.buildOut(ctx, b.ID)
 }

@@ -175,3 +175,57 @@ func (db *DB) Outputs(ctx context.Context, id, path string) ([]Output, error) {
 	}, q, args...)
 	return out, err
 }
+
+// ToolchainLock is the toolchain lock a project's spec last built with.
+type ToolchainLock struct {
+	Project, Spec string
+	Digest        string // sha256:HEX of Locks
+	Locks         string // JSON: the spec's toolchains
+	Build         string // the build that recorded it
+	Updated       time.Time
+}
+
+// ToolchainLockOf returns the lock recorded for project's spec, or
+// ErrNotFound.
+func (db *DB) ToolchainLockOf(ctx context.Context, project, spec string) (ToolchainLock, error) {
+	var out []ToolchainLock
+	err := db.list(ctx, "toolchain lock", func(rows *sql.Rows) error {
+		var l ToolchainLock
+		var at sql.NullInt64
+		if err := rows.Scan(&l.Project, &l.Spec, &l.Digest, &l.Locks, &l.Build, &at); err != nil {
+			return err
+		}
+		l.Updated = fromNanos(at)
+		out = append(out, l)
+		return nil
+	}, `SELECT project, spec, digest, locks, build, updated FROM toolchain_locks WHERE project = ? AND spec = ?`, project, spec)
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("state: toolchain lock of %s/%s: %w", project, spec, ErrNotFound)
+	}
+	if err != nil {
+		return ToolchainLock{}, err
+	}
+	return out[0], nil
+}
+
+// SetToolchainLock records l as the lock of its project's spec.
+func (db *DB) SetToolchainLock(ctx context.Context, l ToolchainLock) error {
+	at, err := nanos("updated", orNow(l.Updated))
+	if err = firstErr(text("project", l.Project, true), text("spec", l.Spec, true), text("digest", l.Digest, true),
+		text("locks", l.Locks, true), text("build", l.Build, true), err); err != nil {
+		return fmt.Errorf("state: toolchain lock: %w", err)
+	}
+	return db.tx(ctx, "toolchain lock", func(tx *sql.Tx) error {
+		n, err := tx.ExecContext(ctx, db.d.q(`UPDATE toolchain_locks SET digest = ?, locks = ?, build = ?, updated = ? WHERE project = ? AND spec = ?`),
+			l.Digest, l.Locks, l.Build, at, l.Project, l.Spec)
+		if err != nil {
+			return err
+		}
+		if rows, _ := n.RowsAffected(); rows > 0 {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, db.d.q(`INSERT INTO toolchain_locks (project, spec, digest, locks, build, updated) VALUES (?, ?, ?, ?, ?, ?)`),
+			l.Project, l.Spec, l.Digest, l.Locks, l.Build, at)
+		return err
+	})
+}

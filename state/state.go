@@ -66,6 +66,8 @@
 //	       created, started, finished, error, log, bundle)
 //	build_outputs(build_id -> builds, path, sha256, size, data;
 //	              PK (build_id, path))
+//	toolchain_locks(project, spec, digest, locks, build, updated;
+//	                PK (project, spec))  the toolchain lock each spec last built with
 //
 // Times are int64 Unix nanoseconds, so they round-trip exactly on both
 // backends (PostgreSQL timestamps keep only microseconds); NULL is the zero
@@ -372,6 +374,14 @@ var migrations = [][]string{{
 		size {{int}} NOT NULL,
 		data {{blob}} NOT NULL,
 		PRIMARY KEY (build_id, path))`,
+	`CREATE TABLE toolchain_locks (
+		project {{name}} NOT NULL,
+		spec {{name}} NOT NULL,
+		digest TEXT NOT NULL,
+		locks TEXT NOT NULL,
+		build TEXT NOT NULL,
+		updated {{int}} NOT NULL,
+		PRIMARY KEY (project, spec))`,
 }}
 
 // migrationLock is the PostgreSQL advisory lock key held while migrating.

@@ -25,7 +25,7 @@ import (
 )
 
 var buildUsage = `Usage:
-  hallmark build [--spec FILE] [--source DIR] [--out DIR] [--project P] [--annotation K=V]...
+  hallmark build [--spec FILE] [--source DIR] [--out DIR] [--project P] [--profile P] [--annotation K=V]...
   hallmark build [flags] -- COMMAND [ARG]...
 
 Runs a build spec (hallmark.yaml, docs/build-spec.md) on this machine: each
@@ -56,6 +56,9 @@ Flags:
   --source DIR        the source tree (default .)
   -o, --out DIR       where the outputs go; absent or empty (default out)
   -p, --project P     the project (default $HALLMARK_PROJECT, else "default")
+  --profile P         the risk profile the build is to be judged by, instead
+                      of the spec's (recorded in the provenance as the spec's
+                      profile)
   --annotation K=V    a tenant-provided annotation, recorded apart in the
                       provenance (repeatable)
   --go VERSION        the Go release of the COMMAND shorthand (default this
@@ -80,6 +83,7 @@ func runBuild(c *cli, args []string) error {
 	var annotations stringsFlag
 	fs.Var(&annotations, "annotation", "")
 	goVersion := fs.String("go", strings.TrimPrefix(runtime.Version(), "go"), "")
+	profile := fs.String("profile", "", "")
 	noDownload := fs.Bool("no-download", false, "")
 	var quiet bool
 	fs.BoolVar(&quiet, "quiet", false, "")
@@ -113,8 +117,14 @@ func runBuild(c *cli, args []string) error {
 			return err
 		}
 	}
+	if *profile != "" {
+		spec.Profile = *profile
+		if err := spec.Validate(); err != nil {
+			return usageErrorf("build: --profile: %v", err)
+		}
+	}
 	if pf.serverURL() != "" {
-		return usageErrorf("build: runs with the data directory's control plane; unset HALLMARK_SERVER (and --server)")
+		return usageErrorf("build: runs with the data directory's control plane; unset HALLMARK_SERVER (and --server), or queue it with 'hallmark submit'")
 	}
 	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
 		return usageErrorf("build: --out %s is not empty", out).hint("remove it, or name another directory")
