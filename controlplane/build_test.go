@@ -21,8 +21,8 @@ func statementFor(t *testing.T, p *controlplane.Plane, invocation, goVersion str
 	t.Helper()
 	sum := sha256.Sum256([]byte(invocation))
 	st, err := provenance.Statement(provenance.Build{
-		Subjects: []provenance.Subject{{Name: "bin/app", SHA256: hex.EncodeToString(sum[:])}},
-		External: map[string]any{"name": "app", "toolchains": map[string]any{"go": map[string]any{"go": goVersion}}},
+		Subjects:  []provenance.Subject{{Name: "bin/app", SHA256: hex.EncodeToString(sum[:])}},
+		External:  map[string]any{"name": "app", "toolchains": map[string]any{"go": map[string]any{"go": goVersion}}},
 		BuilderID: p.BuilderID(), InvocationID: invocation, Started: time.Now().Add(-time.Minute), Finished: time.Now(),
 	})
 	if err != nil {
