@@ -87,6 +87,7 @@ var (
 	SubmitBuild    = Op{"build.submit", true}
 	TakeBuild      = Op{"build.take", true}
 	FinishBuild    = Op{"build.finish", true}
+	LogBuild       = Op{"build.log", true}
 	GetBuild       = Op{"build.get", false}
 	GetOutput      = Op{"build.output", false}
 )
@@ -99,7 +100,7 @@ func Ops() []Op {
 		SetPolicy, GetPolicy, PolicyHistory, Gate, ListVerdicts, ListFindings, ShowFinding, AssignFinding, AckFinding,
 		RequestExc, ApproveExc, RejectExc, RevokeExc, ListExceptions, ShowException, ExportVEX,
 		AddWebhook, ListWebhooks, RemoveWebhook, ReportData, RecordBuild,
-		SubmitBuild, TakeBuild, FinishBuild, GetBuild, GetOutput}
+		SubmitBuild, TakeBuild, FinishBuild, LogBuild, GetBuild, GetOutput}
 }
 
 // Lookup returns the operation named name.

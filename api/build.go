@@ -60,6 +60,14 @@ type BuildJob struct {
 	BuilderID string `json:"builderId,omitempty"`
 }
 
+// BuildLog is a chunk of a running build's log, sent by its worker as the
+// steps write it.
+type BuildLog struct {
+	Nonce string `json:"nonce"`
+	ID    string `json:"id"`
+	Data  []byte `json:"data"`
+}
+
 // BuildOutput is one output file.
 type BuildOutput struct {
 	Path   string `json:"path"`

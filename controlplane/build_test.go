@@ -1,6 +1,9 @@
 package controlplane_test
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -105,5 +108,86 @@ func TestSignRefusesPlatformStatements(t *testing.T) {
 	if _, err := planetest.Call[api.BuildRecorded](p, builder, api.RecordBuild, &api.BuildRecord{Nonce: api.Nonce(), Project: "default",
 		Statement: statementFor(t, p, "b-2", "1.26.8")}); api.StatusOf(err) != http.StatusForbidden {
 		t.Errorf("a builder recorded a build: %v", err)
+	}
+}
+
+// A running build's log streams in from the worker that took it, and only
+// from it; build.get shows it while the build runs.
+func TestBuildLogStream(t *testing.T) {
+	p, _ := planetest.New(t, controlplane.Options{})
+	spec := "apiVersion: hallmark.dev/build/v1\nkind: Build\nname: app\ntoolchains:\n  go: {go: 1.26.8}\nsteps:\n  - name: build\n    toolchain: go\n    run: [go, build, -o, bin/app, .]\n    inputs: [{source: true}]\n    outputs: [bin]\n"
+	queued := planetest.Must[api.Build](t, p, planetest.Local, api.SubmitBuild, &api.BuildSubmit{Nonce: api.Nonce(), Project: "default", Spec: spec, Source: emptyArchive(t)})
+	w1 := auth.Principal{Subject: "w1", Role: auth.Worker, Via: "token:w1"}
+	w2 := auth.Principal{Subject: "w2", Role: auth.Worker, Via: "token:w2"}
+	if job := planetest.Must[api.BuildJob](t, p, w1, api.TakeBuild, &api.BuildRef{Nonce: api.Nonce()}); job.ID != queued.ID {
+		t.Fatalf("took %q, want %s", job.ID, queued.ID)
+	}
+	for _, chunk := range []string{"build| compiling\n", "build| linking\n"} {
+		planetest.Must[api.Empty](t, p, w1, api.LogBuild, &api.BuildLog{Nonce: api.Nonce(), ID: queued.ID, Data: []byte(chunk)})
+	}
+	if _, err := planetest.Call[api.Empty](p, w2, api.LogBuild, &api.BuildLog{Nonce: api.Nonce(), ID: queued.ID, Data: []byte("forged\n")}); api.StatusOf(err) != http.StatusConflict {
+		t.Errorf("another worker wrote the log: %v", err)
+	}
+	b := planetest.Must[api.Build](t, p, planetest.Local, api.GetBuild, &api.BuildRef{ID: queued.ID})
+	if b.Status != "running" || string(b.Log) != "build| compiling\nbuild| linking\n" {
+		t.Errorf("running build: status %s, log %q", b.Status, b.Log)
+	}
+	if _, err := planetest.Call[api.Build](p, w2, api.FinishBuild, &api.BuildFinish{Nonce: api.Nonce(), ID: queued.ID, Error: "x"}); api.StatusOf(err) != http.StatusConflict {
+		t.Errorf("another worker reported the build: %v", err)
+	}
+	done := planetest.Must[api.Build](t, p, w1, api.FinishBuild, &api.BuildFinish{Nonce: api.Nonce(), ID: queued.ID, Error: "step build: exited with status 1", Log: []byte("whole log\n")})
+	if done.Status != "failed" || string(done.Log) != "whole log\n" {
+		t.Errorf("finished build: %+v", done)
+	}
+	if _, err := planetest.Call[api.Empty](p, w1, api.LogBuild, &api.BuildLog{Nonce: api.Nonce(), ID: queued.ID, Data: []byte("late\n")}); api.StatusOf(err) != http.StatusConflict {
+		t.Errorf("a finished build's log was written: %v", err)
+	}
+}
+
+// emptyArchive is a gzipped tar with one file.
+func emptyArchive(t *testing.T) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	if err := tw.WriteHeader(&tar.Header{Name: "main.go", Mode: 0o644, Size: 0, Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Close()
+	zw.Close()
+	return buf.Bytes()
+}
+
+// Hostile source archives are refused at submission.
+func TestSubmitRefusesHostileSources(t *testing.T) {
+	p, _ := planetest.New(t, controlplane.Options{})
+	spec := "apiVersion: hallmark.dev/build/v1\nkind: Build\nname: app\ntoolchains:\n  go: {go: 1.26.8}\nsteps:\n  - name: build\n    toolchain: go\n    run: [go, build, -o, bin/app, .]\n    inputs: [{source: true}]\n    outputs: [bin]\n"
+	archive := func(h *tar.Header) []byte {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(zw)
+		tw.WriteHeader(h)
+		tw.Close()
+		zw.Close()
+		return buf.Bytes()
+	}
+	for name, src := range map[string][]byte{
+		"not gzip":  []byte("plain text"),
+		"traversal": archive(&tar.Header{Name: "../../etc/passwd", Mode: 0o644, Typeflag: tar.TypeReg}),
+		"absolute":  archive(&tar.Header{Name: "/etc/passwd", Mode: 0o644, Typeflag: tar.TypeReg}),
+		"symlink":   archive(&tar.Header{Name: "link", Linkname: "/etc/shadow", Typeflag: tar.TypeSymlink}),
+		"device":    archive(&tar.Header{Name: "dev", Typeflag: tar.TypeChar}),
+		"unclean":   archive(&tar.Header{Name: "a/./b", Mode: 0o644, Typeflag: tar.TypeReg}),
+	} {
+		_, err := planetest.Call[api.Build](p, planetest.Local, api.SubmitBuild, &api.BuildSubmit{Nonce: api.Nonce(), Project: "default", Spec: spec, Source: src})
+		if api.StatusOf(err) != http.StatusBadRequest {
+			t.Errorf("%s: %v, want 400", name, err)
+		}
+	}
+	if _, err := planetest.Call[api.Build](p, planetest.Local, api.SubmitBuild, &api.BuildSubmit{Nonce: api.Nonce(), Project: "default", Spec: "kind: Build\nstpes: []\n", Source: emptyArchive(t)}); api.StatusOf(err) != http.StatusBadRequest {
+		t.Errorf("a bad spec: %v, want 400", err)
+	}
+	w := auth.Principal{Subject: "w1", Role: auth.Worker, Via: "token:w1"}
+	if job := planetest.Must[api.BuildJob](t, p, w, api.TakeBuild, &api.BuildRef{Nonce: api.Nonce()}); job.ID != "" {
+		t.Errorf("a refused submission was queued: %s", job.ID)
 	}
 }

@@ -85,6 +85,7 @@ var handlers = map[string]handler{
 	api.SubmitBuild.Name:    op((*Plane).submitBuild),
 	api.TakeBuild.Name:      op((*Plane).takeBuild),
 	api.FinishBuild.Name:    op((*Plane).finishBuild),
+	api.LogBuild.Name:       op((*Plane).logBuild),
 	api.GetBuild.Name:       op((*Plane).getBuild),
 	api.GetOutput.Name:      op((*Plane).getOutput),
 }

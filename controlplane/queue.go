@@ -264,6 +264,31 @@ func (p *Plane) checkReport(b state.Build, req *api.BuildFinish) ([]state.Output
 	return outputs, nil
 }
 
+// logBuild appends a chunk to a running build's log.
+func (p *Plane) logBuild(ctx context.Context, who auth.Principal, req *api.BuildLog) (*api.Empty, error) {
+	if err := authorize(who, auth.Work, ""); err != nil {
+		return nil, err
+	}
+	if req.Nonce == "" {
+		return nil, api.Errorf(http.StatusBadRequest, "request has no nonce: every change carries a fresh one")
+	}
+	if len(req.Data) > api.MaxLog {
+		return nil, api.Errorf(http.StatusRequestEntityTooLarge, "log chunk of %d bytes: at most %d", len(req.Data), api.MaxLog)
+	}
+	// Not audited, as the log itself is kept: only the worker that took the
+	// build may write it.
+	err := p.db.AppendBuildLog(ctx, req.ID, who.String(), req.Data, api.MaxLog)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		return nil, api.Errorf(http.StatusNotFound, "no build %q", truncate(req.ID, 80))
+	case errors.Is(err, state.ErrDecided):
+		return nil, api.Errorf(http.StatusConflict, "build %s is not running on this worker", truncate(req.ID, 80))
+	case err != nil:
+		return nil, err
+	}
+	return &api.Empty{}, nil
+}
+
 // buildOut is build id as the API shows it, with its outputs' names.
 func (p *Plane) buildOut(ctx context.Context, id string) (*api.Build, error) {
 	b, err := p.db.Build(ctx, id, false)
@@ -276,6 +301,12 @@ func (p *Plane) buildOut(ctx context.Context, id string) (*api.Build, error) {
 	}
 	out := &api.Build{ID: b.ID, Project: b.Project, Status: b.Status, Ref: b.Ref, Submitter: b.Submitter, Worker: b.Worker,
 		Created: b.Created, Started: b.Started, Finished: b.Finished, Error: b.Error, Log: b.Log, Bundle: b.Bundle, Outputs: []api.BuildOutput{}}
+	if b.Status == state.BuildRunning {
+		// The log so far, as the worker streams it.
+		if out.Log, err = p.db.BuildLog(ctx, id); err != nil {
+			return nil, err
+		}
+	}
 	for _, o := range outs {
 		out.Outputs = append(out.Outputs, api.BuildOutput{Path: o.Path, SHA256: o.SHA256, Size: o.Size})
 	}

@@ -107,6 +107,7 @@ var matrix = []struct {
 	{"build.submit", "b", nil},
 	{"build.take", "", []string{"worker"}},
 	{"build.finish", "", []string{"worker"}},
+	{"build.log", "", []string{"worker"}},
 	{"build.get", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
 	{"build.get", "b", []string{"security-admin", "auditor"}},
 	{"build.output", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
@@ -281,8 +282,9 @@ func (f *fixture) requestFor(t *testing.T, endpoint, project string, i int, k *e
 		req = api.BuildSubmit{Nonce: nonce, Project: project, Spec: buildSpec, Source: sourceArchive(t)}
 	case "build.take":
 		req = api.BuildRef{Nonce: nonce}
-	case "build.finish":
-		// A build of its own, taken by the worker, to report as failed.
+	case "build.finish", "build.log":
+		// A build of its own, taken by the worker, to report as failed or
+		// to stream a log chunk of.
 		queued := planetest.Must[api.Build](t, p, local, api.SubmitBuild, &api.BuildSubmit{Nonce: api.Nonce(), Project: "a", Spec: buildSpec, Source: sourceArchive(t)})
 		for {
 			job := planetest.Must[api.BuildJob](t, p, f.worker, api.TakeBuild, &api.BuildRef{Nonce: api.Nonce()})
@@ -291,6 +293,9 @@ func (f *fixture) requestFor(t *testing.T, endpoint, project string, i int, k *e
 			}
 		}
 		req = api.BuildFinish{Nonce: nonce, ID: queued.ID, Error: "step build: exited with status 1"}
+		if endpoint == "build.log" {
+			req = api.BuildLog{Nonce: nonce, ID: queued.ID, Data: []byte("build| compiling\n")}
+		}
 	case "build.get", "build.output":
 		if f.finished[project] == "" {
 			f.finished[project] = finishedBuild(t, f, project)

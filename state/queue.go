@@ -229,3 +229,47 @@ func (db *DB) SetToolchainLock(ctx context.Context, l ToolchainLock) error {
 		return err
 	})
 }
+
+// AppendBuildLog adds a chunk to the log of the running build id, from the
+// worker that claimed it, keeping at most max bytes in all.
+func (db *DB) AppendBuildLog(ctx context.Context, id, worker string, chunk []byte, max int) error {
+	what := fmt.Sprintf("log of build %q", id)
+	return db.tx(ctx, what, func(tx *sql.Tx) error {
+		var status, owner string
+		err := tx.QueryRowContext(ctx, db.d.q(`SELECT status, worker FROM builds WHERE id = ?`+db.d.forUpdate), id).Scan(&status, &owner)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if status != BuildRunning || owner != worker {
+			return fmt.Errorf("%w: it is %s (worker %q)", ErrDecided, status, owner)
+		}
+		var n, size sql.NullInt64
+		if err := tx.QueryRowContext(ctx, db.d.q(`SELECT MAX(seq), SUM(LENGTH(data)) FROM build_logs WHERE build_id = ?`), id).Scan(&n, &size); err != nil {
+			return err
+		}
+		if room := int64(max) - size.Int64; room <= 0 {
+			return nil
+		} else if int64(len(chunk)) > room {
+			chunk = chunk[:room]
+		}
+		_, err = tx.ExecContext(ctx, db.d.q(`INSERT INTO build_logs (build_id, seq, data) VALUES (?, ?, ?)`), id, n.Int64+1, chunk)
+		return err
+	})
+}
+
+// BuildLog returns the chunks of build id's log so far, joined.
+func (db *DB) BuildLog(ctx context.Context, id string) ([]byte, error) {
+	var out []byte
+	err := db.list(ctx, fmt.Sprintf("log of build %q", id), func(rows *sql.Rows) error {
+		var chunk []byte
+		if err := rows.Scan(&chunk); err != nil {
+			return err
+		}
+		out = append(out, chunk...)
+		return nil
+	}, `SELECT data FROM build_logs WHERE build_id = ? ORDER BY seq`, id)
+	return out, err
+}

@@ -66,6 +66,7 @@
 //	       created, started, finished, error, log, bundle)
 //	build_outputs(build_id -> builds, path, sha256, size, data;
 //	              PK (build_id, path))
+//	build_logs(build_id -> builds, seq, data; PK (build_id, seq))  a running build's log, as it comes
 //	toolchain_locks(project, spec, digest, locks, build, updated;
 //	                PK (project, spec))  the toolchain lock each spec last built with
 //
@@ -374,6 +375,11 @@ var migrations = [][]string{{
 		size {{int}} NOT NULL,
 		data {{blob}} NOT NULL,
 		PRIMARY KEY (build_id, path))`,
+	`CREATE TABLE build_logs (
+		build_id {{name}} NOT NULL REFERENCES builds (id),
+		seq {{int}} NOT NULL,
+		data {{blob}} NOT NULL,
+		PRIMARY KEY (build_id, seq))`,
 	`CREATE TABLE toolchain_locks (
 		project {{name}} NOT NULL,
 		spec {{name}} NOT NULL,

@@ -101,13 +101,20 @@ func runSubmit(c *cli, args []string) error {
 	if !*wait {
 		return nil
 	}
+	shown := 0
 	for b.Status == "queued" || b.Status == "running" {
 		time.Sleep(time.Second)
 		if b, err = call[api.Build](ctx, cn, api.GetBuild, &api.BuildRef{ID: b.ID}); err != nil {
 			return err
 		}
+		if b.Status == "running" && len(b.Log) > shown {
+			c.stderr.Write(b.Log[shown:]) // the log as the worker streams it
+			shown = len(b.Log)
+		}
 	}
-	c.stderr.Write(b.Log)
+	if len(b.Log) > shown {
+		c.stderr.Write(b.Log[shown:])
+	}
 	if b.Status != "succeeded" {
 		return &checkFailedError{fmt.Errorf("build %s %s: %s", b.ID, b.Status, b.Error)}
 	}

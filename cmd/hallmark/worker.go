@@ -94,7 +94,12 @@ func runWorker(c *cli, args []string) error {
 			}
 		}
 		fmt.Fprintf(c.stderr, "build %s of project %s taken\n", job.ID, job.Project)
-		report := c.work(ctx, job, resolver, *workDir)
+		stream := func(chunk []byte) {
+			if _, err := call[api.Empty](ctx, cn, api.LogBuild, &api.BuildLog{Nonce: api.Nonce(), ID: job.ID, Data: chunk}); err != nil {
+				fmt.Fprintf(c.stderr, "hallmark: warning: streaming the log of %s: %v\n", job.ID, err)
+			}
+		}
+		report := c.work(ctx, job, resolver, *workDir, stream)
 		done, err := call[api.Build](ctx, cn, api.FinishBuild, report)
 		if err != nil {
 			return err
@@ -115,9 +120,34 @@ func errSuffix(e string) string {
 
 // work runs one build and returns the report for the control plane. Every
 // failure, the worker's own included, is reported as the build's.
-func (c *cli) work(ctx context.Context, job *api.BuildJob, resolver *toolchain.Resolver, workDir string) *api.BuildFinish {
+func (c *cli) work(ctx context.Context, job *api.BuildJob, resolver *toolchain.Resolver, workDir string, stream func([]byte)) *api.BuildFinish {
 	report := &api.BuildFinish{Nonce: api.Nonce(), ID: job.ID}
 	logs := &boundedLog{max: api.MaxLog}
+	// The log goes to the control plane as it is written, a chunk a
+	// second, so that 'hallmark submit --wait' and build.get show progress.
+	done := make(chan struct{})
+	var streamed sync.WaitGroup
+	streamed.Go(func() {
+		sent := 0
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+			case <-tick.C:
+			}
+			if all := logs.bytes(); len(all) > sent {
+				stream(all[sent:])
+				sent = len(all)
+			}
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	})
+	defer func() { close(done); streamed.Wait() }()
 	fail := func(err error) *api.BuildFinish {
 		report.Error, report.Log = err.Error(), logs.bytes()
 		return report
