@@ -6,7 +6,9 @@
 # both offline against the exported trusted root, serves the control plane
 # and signs through it with a builder's token and a short-lived certificate,
 # verifies the audit log, checks the log, writes and attests an SBOM of
-# hallmark, scans the hallmark binary, and shows that a changed file fails.
+# hallmark, scans the hallmark binary, builds examples/hello hermetically with
+# signed provenance, rebuilds it byte for byte, runs the policy gate on it,
+# and shows that a changed file fails.
 # Run from anywhere: bash examples/quickstart.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,6 +79,17 @@ vulns=$repo/../shared/data/go-vulndb-osv.tgz                     # the Go vulner
 hallmark db import --quiet "$vulns"
 hallmark db status
 hallmark scan --fail-on none bin                # the binary: its modules, its Go release, hardening
+
+echo "== a hermetic build of examples/hello: steps in sandboxes, provenance signed by the control plane"
+hallmark build --quiet --source "$repo/examples/hello" -o hello-out
+hallmark verify --key pub.pem --trusted-root trusted_root.json --bundle hello-out/provenance.sigstore.json hello-out/bin/linux-amd64/hello
+echo "== rebuilt byte for byte, and the rebuild attested"
+hallmark rebuild --quiet hello-out/provenance.sigstore.json --key pub.pem --trusted-root trusted_root.json \
+  --source "$repo/examples/hello" --original hello-out -o hello-again
+
+echo "== the policy gate: the hello binary judged under its project's profile, the verdict signed"
+hallmark gate --subject hello-out/bin/linux-amd64/hello --bundle hello.vsa.sigstore.json hello-out/bin/linux-amd64/hello
+hallmark verify --key pub.pem --trusted-root trusted_root.json --bundle hello.vsa.sigstore.json hello-out/bin/linux-amd64/hello
 
 echo "== a changed file must fail (exit 1)"
 echo "hello, tampered" > hello.txt
