@@ -103,16 +103,8 @@ func (db *DB) FinishBuild(ctx context.Context, id, worker string, b Build, outpu
 		return fmt.Errorf("state: %s: status %q: want %s or %s", what, b.Status, BuildSucceeded, BuildFailed)
 	}
 	return db.tx(ctx, what, func(tx *sql.Tx) error {
-		var status, owner string
-		err := tx.QueryRowContext(ctx, db.d.q(`SELECT status, worker FROM builds WHERE id = ?`+db.d.forUpdate), id).Scan(&status, &owner)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
+		if err := db.lockRunning(ctx, tx, id, worker); err != nil {
 			return err
-		}
-		if status != BuildRunning || owner != worker {
-			return fmt.Errorf("%w: it is %s (worker %q)", ErrDecided, status, owner)
 		}
 		for _, o := range outputs {
 			if err := firstErr(text("output path", o.Path, true), text("output digest", o.SHA256, true)); err != nil {
@@ -123,7 +115,7 @@ func (db *DB) FinishBuild(ctx context.Context, id, worker string, b Build, outpu
 				return fmt.Errorf("output %s: %w", o.Path, err)
 			}
 		}
-		_, err = tx.ExecContext(ctx, db.d.q(`UPDATE builds SET status = ?, finished = ?, error = ?, log = ?, bundle = ?, source = NULL WHERE id = ?`),
+		_, err := tx.ExecContext(ctx, db.d.q(`UPDATE builds SET status = ?, finished = ?, error = ?, log = ?, bundle = ?, source = NULL WHERE id = ?`),
 			b.Status, t, b.Error, b.Log, b.Bundle, id)
 		return err
 	})
@@ -235,16 +227,8 @@ func (db *DB) SetToolchainLock(ctx context.Context, l ToolchainLock) error {
 func (db *DB) AppendBuildLog(ctx context.Context, id, worker string, chunk []byte, max int) error {
 	what := fmt.Sprintf("log of build %q", id)
 	return db.tx(ctx, what, func(tx *sql.Tx) error {
-		var status, owner string
-		err := tx.QueryRowContext(ctx, db.d.q(`SELECT status, worker FROM builds WHERE id = ?`+db.d.forUpdate), id).Scan(&status, &owner)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
+		if err := db.lockRunning(ctx, tx, id, worker); err != nil {
 			return err
-		}
-		if status != BuildRunning || owner != worker {
-			return fmt.Errorf("%w: it is %s (worker %q)", ErrDecided, status, owner)
 		}
 		var n, size sql.NullInt64
 		if err := tx.QueryRowContext(ctx, db.d.q(`SELECT MAX(seq), SUM(LENGTH(data)) FROM build_logs WHERE build_id = ?`), id).Scan(&n, &size); err != nil {
@@ -255,7 +239,7 @@ func (db *DB) AppendBuildLog(ctx context.Context, id, worker string, chunk []byt
 		} else if int64(len(chunk)) > room {
 			chunk = chunk[:room]
 		}
-		_, err = tx.ExecContext(ctx, db.d.q(`INSERT INTO build_logs (build_id, seq, data) VALUES (?, ?, ?)`), id, n.Int64+1, chunk)
+		_, err := tx.ExecContext(ctx, db.d.q(`INSERT INTO build_logs (build_id, seq, data) VALUES (?, ?, ?)`), id, n.Int64+1, chunk)
 		return err
 	})
 }
@@ -272,4 +256,21 @@ func (db *DB) BuildLog(ctx context.Context, id string) ([]byte, error) {
 		return nil
 	}, `SELECT data FROM build_logs WHERE build_id = ? ORDER BY seq`, id)
 	return out, err
+}
+
+// lockRunning locks the row of build id and checks that it is running on
+// worker: ErrNotFound, or ErrDecided naming its status and worker.
+func (db *DB) lockRunning(ctx context.Context, tx *sql.Tx, id, worker string) error {
+	var status, owner string
+	err := tx.QueryRowContext(ctx, db.d.q(`SELECT status, worker FROM builds WHERE id = ?`+db.d.forUpdate), id).Scan(&status, &owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if status != BuildRunning || owner != worker {
+		return fmt.Errorf("%w: it is %s (worker %q)", ErrDecided, status, owner)
+	}
+	return nil
 }

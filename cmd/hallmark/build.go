@@ -132,37 +132,15 @@ func runBuild(c *cli, args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	plane, err := c.openPlane(ctx, pf)
-	if err != nil {
-		return err
-	}
-	cn, err := planeConn(ctx, plane)
+	plane, cn, opts, err := c.localBuild(ctx, pf, !*noDownload, quiet)
 	if err != nil {
 		return err
 	}
 	defer cn.Close()
-	h, err := home(pf.home)
-	if err != nil {
-		return err
-	}
-	cache, err := toolchain.NewCache(filepath.Join(h, "builder", "verified"))
-	if err != nil {
-		return err
-	}
-	modCache := goModCache()
-	logs := func(step string) io.Writer {
-		if quiet {
-			return nil
-		}
-		return &prefixWriter{w: c.stderr, prefix: step + "| "}
-	}
 	invocation := "b-" + api.Nonce()[:16]
 	fmt.Fprintf(c.stderr, "build %s of %s (project %s): %d step(s)\n", invocation, spec.Name, project, len(spec.Steps))
-	res, err := builder.Run(ctx, spec, builder.Options{
-		SourceDir: *source, OutDir: out, GoModCache: modCache,
-		Toolchains: &toolchain.Resolver{ModCache: modCache, Cache: cache, Download: !*noDownload},
-		Logs:       logs,
-	})
+	opts.SourceDir, opts.OutDir = *source, out
+	res, err := builder.Run(ctx, spec, opts)
 	if res != nil {
 		c.printSteps(res)
 	}
@@ -198,6 +176,34 @@ func runBuild(c *cli, args []string) error {
 	}
 	fmt.Fprintf(c.stderr, "provenance of %d output(s) signed by %s, logged and timestamped: %s\n", len(res.Outputs), rec.Key, bundlePath)
 	return nil
+}
+
+// localBuild opens the data directory's control plane for a build run
+// here, and returns the builder's options: the module cache, and the
+// toolchain resolver with its cache of verified trees in the data directory.
+func (c *cli) localBuild(ctx context.Context, pf *planeFlags, download, quiet bool) (*controlplane.Plane, conn, builder.Options, error) {
+	h, err := home(pf.home)
+	if err != nil {
+		return nil, nil, builder.Options{}, err
+	}
+	cache, err := toolchain.NewCache(filepath.Join(h, "builder", "verified"))
+	if err != nil {
+		return nil, nil, builder.Options{}, err
+	}
+	plane, err := c.openPlane(ctx, pf)
+	if err != nil {
+		return nil, nil, builder.Options{}, err
+	}
+	cn, err := planeConn(ctx, plane)
+	if err != nil {
+		return nil, nil, builder.Options{}, err
+	}
+	modCache := goModCache()
+	opts := builder.Options{GoModCache: modCache, Toolchains: &toolchain.Resolver{ModCache: modCache, Cache: cache, Download: download}}
+	if !quiet {
+		opts.Logs = func(step string) io.Writer { return &prefixWriter{w: c.stderr, prefix: step + "| "} }
+	}
+	return plane, cn, opts, nil
 }
 
 // printSteps prints how each step ended.

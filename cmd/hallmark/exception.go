@@ -120,7 +120,7 @@ func runException(c *cli, args []string) error {
 		if *expires == "" || *reason == "" {
 			return usageErrorf("exception request: --reason and --expires are required: every exception says why, and ends")
 		}
-		when, err := parseWhen(*expires, time.Now())
+		when, err := parseWhen(*expires, time.Now(), false)
 		if err != nil {
 			return usageErrorf("exception request: --expires %q: %v", *expires, err)
 		}
@@ -221,9 +221,9 @@ func countApprovals(e *api.Exception) int {
 	return n
 }
 
-// parseWhen reads an RFC 3339 time, a date (midnight UTC), or a duration
-// from now.
-func parseWhen(s string, now time.Time) (time.Time, error) {
+// parseWhen reads an RFC 3339 time, a date (midnight UTC), or a positive
+// duration (72h, 14d) that many forward from now, or back when back is set.
+func parseWhen(s string, now time.Time, back bool) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
@@ -233,6 +233,9 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	d, err := parseDuration(s)
 	if err != nil || d <= 0 {
 		return time.Time{}, fmt.Errorf("want an RFC 3339 time, a date (2026-12-31) or a positive duration (72h, 14d)")
+	}
+	if back {
+		d = -d
 	}
 	return now.Add(d), nil
 }

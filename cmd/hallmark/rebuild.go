@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,7 +22,6 @@ import (
 	"github.com/hallmark-dev/hallmark/internal/atomicfile"
 	"github.com/hallmark-dev/hallmark/provenance"
 	"github.com/hallmark-dev/hallmark/repro"
-	"github.com/hallmark-dev/hallmark/toolchain"
 	"github.com/hallmark-dev/hallmark/verifier"
 )
 
@@ -139,11 +137,7 @@ func runRebuild(c *cli, args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	plane, err := c.openPlane(ctx, pf)
-	if err != nil {
-		return err
-	}
-	cn, err := planeConn(ctx, plane)
+	plane, cn, opts, err := c.localBuild(ctx, pf, !*noDownload, quiet)
 	if err != nil {
 		return err
 	}
@@ -151,27 +145,10 @@ func runRebuild(c *cli, args []string) error {
 	if prov.BuildType != provenance.BuildTypeV1 || prov.BuilderID != plane.BuilderID() {
 		return &checkFailedError{fmt.Errorf("rebuild: %s is the provenance of builder %s (build type %s), not of this control plane's builder %s", pos[0], prov.BuilderID, prov.BuildType, plane.BuilderID())}
 	}
-	h, err := home(pf.home)
-	if err != nil {
-		return err
-	}
-	cache, err := toolchain.NewCache(filepath.Join(h, "builder", "verified"))
-	if err != nil {
-		return err
-	}
-	modCache := goModCache()
 	invocation := "r-" + api.Nonce()[:16]
 	fmt.Fprintf(c.stderr, "rebuild %s of %s (build %s): %d step(s)\n", invocation, spec.Name, prov.InvocationID, len(spec.Steps))
-	res, err := builder.Run(ctx, spec, builder.Options{
-		SourceDir: *source, OutDir: out, GoModCache: modCache,
-		Toolchains: &toolchain.Resolver{ModCache: modCache, Cache: cache, Download: !*noDownload},
-		Logs: func(step string) io.Writer {
-			if quiet {
-				return nil
-			}
-			return &prefixWriter{w: c.stderr, prefix: step + "| "}
-		},
-	})
+	opts.SourceDir, opts.OutDir = *source, out
+	res, err := builder.Run(ctx, spec, opts)
 	if res != nil {
 		c.printSteps(res)
 	}

@@ -42,7 +42,7 @@ func (c *cli) auditReport(args []string) error {
 	now := time.Now()
 	req := &api.ReportRequest{}
 	if *since != "" {
-		if req.Since, err = parseSince(*since, now); err != nil {
+		if req.Since, err = parseWhen(*since, now, true); err != nil {
 			return usageErrorf("audit report: --since %q: %v", *since, err)
 		}
 	}
@@ -73,20 +73,4 @@ func (c *cli) auditReport(args []string) error {
 		fmt.Fprintf(c.stderr, "hallmark: warning: %d artifact(s) were signed without a pass or warn verdict\n", len(d.Unverified))
 	}
 	return nil
-}
-
-// parseSince reads an RFC 3339 time, a date, or a duration back from now
-// (such as 30d).
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	d, err := parseDuration(s)
-	if err != nil || d <= 0 {
-		return time.Time{}, fmt.Errorf("want an RFC 3339 time, a date or a duration back from now such as 30d")
-	}
-	return now.Add(-d), nil
 }
