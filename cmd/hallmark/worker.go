@@ -67,11 +67,13 @@ func runWorker(c *cli, args []string) error {
 		return err
 	}
 	defer cn.Close()
-	cacheDir := filepath.Join(os.TempDir(), "hallmark-worker-verified")
-	if h, err := home(pf.home); err == nil && pf.serverURL() == "" {
-		cacheDir = filepath.Join(h, "builder", "verified")
+	// The cache of verified toolchains vouches for what it lists: it lives
+	// in the worker's own data directory, never in a shared one like /tmp.
+	h, err := home(pf.home)
+	if err != nil {
+		return err
 	}
-	cache, err := toolchain.NewCache(cacheDir)
+	cache, err := toolchain.NewCache(filepath.Join(h, "builder", "verified"))
 	if err != nil {
 		return err
 	}
