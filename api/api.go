@@ -88,6 +88,7 @@ var (
 	TakeBuild      = Op{"build.take", true}
 	FinishBuild    = Op{"build.finish", true}
 	LogBuild       = Op{"build.log", true}
+	SignPE         = Op{"authenticode.sign", true}
 	GetBuild       = Op{"build.get", false}
 	GetOutput      = Op{"build.output", false}
 )
@@ -100,7 +101,7 @@ func Ops() []Op {
 		SetPolicy, GetPolicy, PolicyHistory, Gate, ListVerdicts, ListFindings, ShowFinding, AssignFinding, AckFinding,
 		RequestExc, ApproveExc, RejectExc, RevokeExc, ListExceptions, ShowException, ExportVEX,
 		AddWebhook, ListWebhooks, RemoveWebhook, ReportData, RecordBuild,
-		SubmitBuild, TakeBuild, FinishBuild, LogBuild, GetBuild, GetOutput}
+		SubmitBuild, TakeBuild, FinishBuild, LogBuild, GetBuild, GetOutput, SignPE}
 }
 
 // Lookup returns the operation named name.

@@ -104,3 +104,22 @@ type Build struct {
 	Outputs   []BuildOutput `json:"outputs"`
 	Bundle    []byte        `json:"bundle,omitempty"` // the provenance's Sigstore bundle
 }
+
+// AuthenticodeRequest asks for an Authenticode signature over a PE file's
+// image digest (package authenticode): only the digest travels.
+type AuthenticodeRequest struct {
+	Nonce   string `json:"nonce"`
+	Project string `json:"project"`
+	Key     string `json:"key,omitempty"` // key name; "default" if empty
+	Digest  string `json:"digest"`        // sha256:<64 hex>, the Authenticode image digest
+	Name    string `json:"name,omitempty"`
+}
+
+// AuthenticodeSignature is the DER PKCS#7 ContentInfo to embed: signed by
+// the project's key, with a short-lived code-signing certificate from the
+// control plane's CA and the CA's certificate, and an RFC 3161
+// counter-signature from the platform's TSA.
+type AuthenticodeSignature struct {
+	Signature []byte `json:"signature"`
+	Key       string `json:"key"`
+}

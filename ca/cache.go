@@ -62,6 +62,10 @@ func NewCache(c *CA, lifetime time.Duration, maxEntries int) *Cache {
 	return &Cache{ca: c, lifetime: lifetime, max: maxEntries, entries: make(map[cacheKey]*entry), order: list.New()}
 }
 
+// Root returns the certificate of the CA that issues the cache's
+// certificates.
+func (k *Cache) Root() *x509.Certificate { return k.ca.Root() }
+
 // Certificate returns a certificate for pub naming id, valid at now with more
 // than half its validity left: a cached one if there is one, else a new one
 // from the CA's Issue, whose errors it returns.

@@ -86,6 +86,7 @@ var handlers = map[string]handler{
 	api.TakeBuild.Name:      op((*Plane).takeBuild),
 	api.FinishBuild.Name:    op((*Plane).finishBuild),
 	api.LogBuild.Name:       op((*Plane).logBuild),
+	api.SignPE.Name:         op((*Plane).signPE),
 	api.GetBuild.Name:       op((*Plane).getBuild),
 	api.GetOutput.Name:      op((*Plane).getOutput),
 }

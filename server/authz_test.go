@@ -110,6 +110,8 @@ var matrix = []struct {
 	{"build.log", "", []string{"worker"}},
 	{"build.get", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
 	{"build.get", "b", []string{"security-admin", "auditor"}},
+	{"authenticode.sign", "a", []string{"builder-a"}},
+	{"authenticode.sign", "b", nil},
 	{"build.output", "a", []string{"builder-a", "approver-a", "security-admin", "auditor"}},
 }
 
@@ -280,6 +282,9 @@ func (f *fixture) requestFor(t *testing.T, endpoint, project string, i int, k *e
 		req = api.ReportRequest{}
 	case "build.submit":
 		req = api.BuildSubmit{Nonce: nonce, Project: project, Spec: buildSpec, Source: sourceArchive(t)}
+	case "authenticode.sign":
+		sum := sha256.Sum256(fmt.Append(nil, "pe image ", i))
+		req = api.AuthenticodeRequest{Nonce: nonce, Project: project, Digest: "sha256:" + hex.EncodeToString(sum[:]), Name: "app.exe"}
 	case "build.take":
 		req = api.BuildRef{Nonce: nonce}
 	case "build.finish", "build.log":

@@ -49,6 +49,10 @@ const (
 	RecordDigest   = "digest"
 	RecordDSSE     = "dsse"
 	RecordDocument = "document"
+	// RecordAuthenticode is an Authenticode signature embedded in a PE
+	// file: Digest is its image digest. Its LeafHash names no log entry
+	// (the signed file's Sigstore bundle is what is logged).
+	RecordAuthenticode = "authenticode"
 )
 
 func (r *Record) check() error {

@@ -31,6 +31,7 @@ Commands:
   sign        sign files: a logged, timestamped Sigstore bundle for each
   attest      sign an in-toto statement about files, in a Sigstore bundle
   verify      verify a Sigstore bundle against a file or digest
+  inspect     show what a file is and what is signed about it
   digest      print files' SHA-256 digests, as verify takes them
   log         read and check the transparency log; monitor it for foreign entries
   audit       show and verify the hash-chained audit log
@@ -88,6 +89,7 @@ var commands = []command{
 	{"findings", runFindings},
 	{"gate", runGate},
 	{"init", runInit},
+	{"inspect", runInspect},
 	{"key", runKey},
 	{"log", runLog},
 	{"policy", runPolicy},

@@ -24,6 +24,17 @@ message signature over the digest, the log entry with its inclusion proof and
 checkpoint, the RFC 3161 timestamp). The bundle goes to FILE.sigstore.json,
 replacing one that is there.
 
+A PE file (a Windows EXE, DLL, SYS or EFI image, recognised by content) is
+first signed inside, with Authenticode: its image digest (package
+authenticode) goes to the control plane, which signs it with the same key and
+a short-lived code-signing certificate from its CA, counter-signed by its
+TSA; the signature is embedded (certificate table, PE checksum), into a
+temporary file renamed over FILE. The bundle then covers the signed file.
+'osslsigncode verify -CAfile ca.pem -TSA-CAfile tsa-root.pem' accepts it
+('hallmark trust-root --ca-pem', '--tsa-pem' write them). A PE file that
+cannot be parsed is refused; one already signed is refused unless
+--replace-signature.
+
 Flags:
   -k, --key NAME      signing key (default "default"; see 'hallmark key')
   -p, --project P     the project signing (default $HALLMARK_PROJECT, or
@@ -33,6 +44,8 @@ Flags:
                       'verify --certificate-identity'; else a key hint
   -b, --bundle OUT    write the bundle to OUT instead ("-" for stdout);
                       only with one FILE
+  --no-authenticode   do not embed Authenticode signatures in PE files
+  --replace-signature replace a PE file's existing Authenticode signature
 ` + planeFlagsUsage + `
 Prints the path of each bundle written, one per line.
 `
@@ -40,6 +53,8 @@ Prints the path of each bundle written, one per line.
 func runSign(c *cli, args []string) error {
 	fs := c.flagSet("sign", signUsage)
 	sf := addSigningFlags(fs)
+	noAuthenticode := fs.Bool("no-authenticode", false, "")
+	replace := fs.Bool("replace-signature", false, "")
 	files, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -63,6 +78,13 @@ func runSign(c *cli, args []string) error {
 		return err
 	}
 	defer cn.Close()
+	if !*noAuthenticode {
+		for _, f := range files {
+			if _, err := c.embedAuthenticode(ctx, cn, sf, f, *replace); err != nil {
+				return err
+			}
+		}
+	}
 	// Files go in groups, one request each: the group's log appends wait on
 	// one checkpoint.
 	for start := 0; start < len(files); start += api.MaxSignItems {

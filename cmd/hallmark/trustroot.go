@@ -2,14 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 
 	"github.com/hallmark-dev/hallmark/controlplane"
 	"github.com/hallmark-dev/hallmark/internal/atomicfile"
+	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
-const trustRootUsage = `Usage: hallmark trust-root [--out FILE] [--home DIR]
+const trustRootUsage = `Usage: hallmark trust-root [--out FILE] [--ca-pem FILE] [--tsa-pem FILE] [--home DIR]
 
 Prints the control plane's trusted root: its transparency log (public key,
 log ID, base URL, validity), its timestamp authority (certificate chain,
@@ -24,8 +26,15 @@ offline against it:
     --certificate-identity https://ORIGIN/projects/P/builders/WHO \
     --certificate-oidc-issuer https://ORIGIN --use-signed-timestamps --insecure-ignore-sct FILE
 
+Authenticode signatures (see 'hallmark sign') verify against the same CA and
+TSA, which --ca-pem and --tsa-pem write as PEM root certificates:
+
+  osslsigncode verify -in app.exe -CAfile ca.pem -TSA-CAfile tsa.pem -ignore-crl
+
 Flags:
   -o, --out FILE   write to FILE instead of stdout
+  --ca-pem FILE    also write every CA version's root certificate, PEM
+  --tsa-pem FILE   also write the TSA's root certificate, PEM
   --home DIR       data directory (default $HALLMARK_HOME)
 `
 
@@ -35,6 +44,8 @@ func runTrustRoot(c *cli, args []string) error {
 	var out string
 	fs.StringVar(&out, "out", "", "")
 	fs.StringVar(&out, "o", "", "")
+	caPEM := fs.String("ca-pem", "", "")
+	tsaPEM := fs.String("tsa-pem", "", "")
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -53,6 +64,11 @@ func runTrustRoot(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *caPEM != "" || *tsaPEM != "" {
+		if err := writeRootPEMs(tr, *caPEM, *tsaPEM); err != nil {
+			return err
+		}
+	}
 	tr = append(tr, '\n')
 	if out == "" {
 		_, err := c.stdout.Write(tr)
@@ -62,5 +78,37 @@ func runTrustRoot(c *cli, args []string) error {
 		return fmt.Errorf("trust-root: %w", err)
 	}
 	fmt.Fprintln(c.stdout, out)
+	return nil
+}
+
+// writeRootPEMs writes the root certificates of a trusted root's CAs and
+// TSAs as PEM, to the files named ("" for none).
+func writeRootPEMs(trustedRoot []byte, caFile, tsaFile string) error {
+	tr, err := root.NewTrustedRootFromJSON(trustedRoot)
+	if err != nil {
+		return fmt.Errorf("trust-root: %w", err)
+	}
+	var cas, tsas []byte
+	for _, a := range tr.FulcioCertificateAuthorities() {
+		if f, ok := a.(*root.FulcioCertificateAuthority); ok {
+			cas = append(cas, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.Root.Raw})...)
+		}
+	}
+	for _, a := range tr.TimestampingAuthorities() {
+		if t, ok := a.(*root.SigstoreTimestampingAuthority); ok {
+			tsas = append(tsas, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: t.Root.Raw})...)
+		}
+	}
+	for _, w := range []struct {
+		file string
+		data []byte
+	}{{caFile, cas}, {tsaFile, tsas}} {
+		if w.file == "" {
+			continue
+		}
+		if err := atomicfile.Write(w.file, w.data, 0o644); err != nil {
+			return fmt.Errorf("trust-root: %w", err)
+		}
+	}
 	return nil
 }

@@ -31,6 +31,11 @@ transparency log entries (Rekor v1 and v2: inclusion proofs, signed
 checkpoints, inclusion promises), RFC 3161 timestamps, the certificate chain
 and its validity at the verified times, SCTs, the signature, and the signer.
 
+A PE file that carries an embedded Authenticode signature is checked too: its
+image digest, the signature, the signer's chain to a CA of the trusted root
+(code signing), and its RFC 3161 timestamp against the trusted root's TSAs;
+'hallmark inspect FILE' shows what it holds.
+
 Flags:
   -b, --bundle FILE                   the bundle (default FILE.sigstore.json)
   -k, --key PUB.pem                   require a signature by this public key
@@ -142,6 +147,11 @@ func runVerify(c *cli, args []string) error {
 			return withHint(ferr, "the bundle has no transparency log entry; --insecure-ignore-tlog accepts that, at your own risk")
 		}
 		return err
+	}
+	if art.Path != "" {
+		if err := c.verifyEmbedded(art.Path, trust.Roots); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		out, err := json.MarshalIndent(res, "", "  ")
