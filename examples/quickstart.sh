@@ -6,9 +6,10 @@
 # both offline against the exported trusted root, serves the control plane
 # and signs through it with a builder's token and a short-lived certificate,
 # verifies the audit log, checks the log, writes and attests an SBOM of
-# hallmark, scans the hallmark binary, builds examples/hello hermetically with
-# signed provenance, rebuilds it byte for byte, runs the policy gate on it,
-# and shows that a changed file fails.
+# hallmark, scans the hallmark binary, runs the main job (a hermetic build of
+# examples/hello through the gate, every executable signed, provenance,
+# verdict and SBOM attested), verifies the release against a policy,
+# rebuilds it byte for byte, and shows that a changed file fails.
 # Run from anywhere: bash examples/quickstart.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -80,16 +81,29 @@ hallmark db import --quiet "$vulns"
 hallmark db status
 hallmark scan --fail-on none bin                # the binary: its modules, its Go release, hardening
 
-echo "== a hermetic build of examples/hello: steps in sandboxes, provenance signed by the control plane"
+echo "== the main job: a hermetic build of examples/hello (linux and windows binaries, a script):"
+echo "   sandboxed steps, SBOM, scans, the policy gate, every executable signed (Authenticode"
+echo "   inside the .exe), provenance, verdict and SBOM attested, all logged and timestamped"
 hallmark build --quiet --source "$repo/examples/hello" -o hello-out
-hallmark verify --key pub.pem --trusted-root trusted_root.json --bundle hello-out/provenance.sigstore.json hello-out/bin/linux-amd64/hello
+hallmark trust-root --out trusted_root.json --ca-pem ca.pem --tsa-pem tsa.pem
+cat > verify.yaml <<'POLICY'
+apiVersion: hallmark.dev/verify/v1
+kind: VerificationPolicy
+key: pub.pem
+trustedRoot: trusted_root.json
+builder: https://log.hallmark.localhost/builder
+embedded: [pe]
+POLICY
+echo "== a consumer verifies the whole release, offline"
+hallmark verify --policy verify.yaml hello-out
+if command -v osslsigncode >/dev/null; then
+  osslsigncode verify -in hello-out/bin/windows-amd64/hello.exe -CAfile ca.pem -TSA-CAfile tsa.pem -ignore-crl | tail -1
+fi
+hallmark inspect hello-out/bin/windows-amd64/hello.exe
+
 echo "== rebuilt byte for byte, and the rebuild attested"
 hallmark rebuild --quiet hello-out/provenance.sigstore.json --key pub.pem --trusted-root trusted_root.json \
   --source "$repo/examples/hello" --original hello-out -o hello-again
-
-echo "== the policy gate: the hello binary judged under its project's profile, the verdict signed"
-hallmark gate --subject hello-out/bin/linux-amd64/hello --bundle hello.vsa.sigstore.json hello-out/bin/linux-amd64/hello
-hallmark verify --key pub.pem --trusted-root trusted_root.json --bundle hello.vsa.sigstore.json hello-out/bin/linux-amd64/hello
 
 echo "== a changed file must fail (exit 1)"
 echo "hello, tampered" > hello.txt

@@ -18,9 +18,7 @@ import (
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/buildspec"
 	"github.com/hallmark-dev/hallmark/controlplane"
-	"github.com/hallmark-dev/hallmark/internal/atomicfile"
 	"github.com/hallmark-dev/hallmark/limit"
-	"github.com/hallmark-dev/hallmark/provenance"
 	"github.com/hallmark-dev/hallmark/toolchain"
 )
 
@@ -34,16 +32,30 @@ step, the source and earlier outputs read-only, a fresh scratch, a scrubbed
 environment, limits), with the Go toolchain the spec locks verified first and
 the modules go.sum pins checked in the module cache. The outputs go to --out.
 
-Then the control plane, not the build, writes the build's SLSA v1 provenance
-from what the builder observed (buildType https://hallmark.dev/build/v1,
-docs/build-type.md): subjects are the outputs, externalParameters the whole
-spec and the source, resolvedDependencies the source commit and tree digest,
-the toolchain and every pinned dependency. It signs it with the project's key
-in a DSSE envelope, logs and timestamps it, and writes the Sigstore bundle to
-OUT/provenance.sigstore.json:
+Then the release, each stage printed as it starts:
+
+  1. every output with executable content is found, by content (PE, ELF,
+     Mach-O, scripts, PowerShell, JAR, WebAssembly, MSI, CAB; inside tar and
+     zip archives too, which are then signed as a whole);
+  2. the outputs' SBOM (CycloneDX) is written, and they are scanned: known
+     vulnerabilities (the local database, 'hallmark db'), binary hardening;
+  3. the policy gate judges the build under the project's profile, before
+     anything is signed: on fail the build ends here, exit 1, with the
+     reasons and how to request an exception;
+  4. every executable is signed: Authenticode inside each PE file, and a
+     Sigstore bundle beside every one (FILE.sigstore.json);
+  5. the control plane, not the build, writes the SLSA v1 provenance from what
+     the builder observed (docs/build-type.md): subjects are the outputs as
+     delivered, the PE files' digests before signing are byproducts (what a
+     rebuild reproduces); it signs, logs and timestamps it:
+     OUT/provenance.sigstore.json;
+  6. the gate's verdict over the delivered files, signed (OUT/verdict.sigstore.json,
+     OUT/verdict.dsse.json for slsa-verifier), and the SBOM attested
+     (OUT/sbom.cdx.json, OUT/sbom.sigstore.json).
 
   cosign verify-blob-attestation --key platform.pub --type slsaprovenance1 \
     --bundle OUT/provenance.sigstore.json OUT/bin/app
+  hallmark verify --policy verify.yaml OUT
 
 'hallmark build -- go build -o out/app .' is a one-step spec (see
 docs/build-spec.md) building with the Go toolchain of this hallmark's release.
@@ -64,6 +76,8 @@ Flags:
   --go VERSION        the Go release of the COMMAND shorthand (default this
                       binary's, ` + strings.TrimPrefix(runtime.Version(), "go") + `)
   --no-download       never download a toolchain missing from the module cache
+  --no-gate           no scan, no gate, no verdict (for a project whose policy
+                      is judged elsewhere); executables are still signed
   -q, --quiet         do not echo the steps' output
 ` + planeFlagsUsage + `
 Exit codes: 0 built and attested; 1 a step failed, or a toolchain or
@@ -85,6 +99,7 @@ func runBuild(c *cli, args []string) error {
 	goVersion := fs.String("go", strings.TrimPrefix(runtime.Version(), "go"), "")
 	profile := fs.String("profile", "", "")
 	noDownload := fs.Bool("no-download", false, "")
+	noGate := fs.Bool("no-gate", false, "")
 	var quiet bool
 	fs.BoolVar(&quiet, "quiet", false, "")
 	fs.BoolVar(&quiet, "q", false, "")
@@ -154,28 +169,15 @@ func runBuild(c *cli, args []string) error {
 		return fmt.Errorf("build %s: %w", invocation, err)
 	}
 	srcAbs, _ := filepath.Abs(*source)
-	pb := res.Provenance(builder.ProvenanceOptions{
-		BuilderID: plane.BuilderID(), BuilderVersion: map[string]string{"hallmark": controlplane.Version},
-		InvocationID: invocation, SourceURI: "file://" + filepath.ToSlash(srcAbs), SourceRef: gitRef(srcAbs),
-		WorkerID: "local", Tenant: tenant,
+	return c.release(ctx, cn, res, releaseOptions{
+		out: out, project: project, noGate: *noGate,
+		sf: &signingFlags{plane: pf, key: defaultKey, project: project},
+		provenance: builder.ProvenanceOptions{
+			BuilderID: plane.BuilderID(), BuilderVersion: map[string]string{"hallmark": controlplane.Version},
+			InvocationID: invocation, SourceURI: "file://" + filepath.ToSlash(srcAbs), SourceRef: gitRef(srcAbs),
+			WorkerID: "local", Tenant: tenant,
+		},
 	})
-	statement, err := provenance.Statement(pb)
-	if err != nil {
-		return fmt.Errorf("build %s: provenance: %w", invocation, err)
-	}
-	rec, err := call[api.BuildRecorded](ctx, cn, api.RecordBuild, &api.BuildRecord{Nonce: api.Nonce(), Project: project, Statement: statement})
-	if err != nil {
-		return err
-	}
-	bundlePath := filepath.Join(out, "provenance.sigstore.json")
-	if err := atomicfile.Write(bundlePath, append(rec.Bundle, '\n'), 0o644); err != nil {
-		return err
-	}
-	for _, o := range res.Outputs {
-		fmt.Fprintf(c.stderr, "  %s  sha256:%s  %d bytes\n", o.Path, o.SHA256, o.Size)
-	}
-	fmt.Fprintf(c.stderr, "provenance of %d output(s) signed by %s, logged and timestamped: %s\n", len(res.Outputs), rec.Key, bundlePath)
-	return nil
 }
 
 // localBuild opens the data directory's control plane for a build run

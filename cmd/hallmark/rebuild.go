@@ -29,7 +29,9 @@ const rebuildUsage = `Usage: hallmark rebuild PROVENANCE_BUNDLE --key PUB.pem [-
                         [--original DIR] [--out DIR] [--trusted-root FILE]
 
 Rebuilds what a build's provenance describes, in fresh sandboxes, and
-compares every output byte for byte with the provenance's subjects.
+compares every output byte for byte with the provenance's subjects (for a PE
+file signed after the build, with the digest it had before, which the
+provenance keeps).
 
 The provenance bundle is verified first (signed by --key, logged, timestamped,
 against the trusted root), and must be a hallmark build's (buildType
@@ -158,9 +160,18 @@ func runRebuild(c *cli, args []string) error {
 	if want, got := sourceDirHash(prov), h1Hex(res.Source.H1); want != got {
 		return &checkFailedError{fmt.Errorf("rebuild: the source tree %s has tree digest %s; the provenance records %s: rebuild from the same source", *source, got, want)}
 	}
+	// A PE file was signed after it was built: what the build made, and a
+	// rebuild makes again, is the digest the provenance keeps as a
+	// byproduct "unsigned/NAME".
+	built := map[string]string{}
+	for _, m := range prov.Byproducts {
+		if name, ok := strings.CutPrefix(m.Name, "unsigned/"); ok && m.Digest["sha256"] != "" {
+			built[name] = m.Digest["sha256"]
+		}
+	}
 	var subjects []repro.Subject
 	for _, s := range prov.Subjects {
-		sub := repro.Subject{Path: s.Name, SHA256: s.SHA256}
+		sub := repro.Subject{Path: s.Name, SHA256: cmpOr(built[s.Name], s.SHA256)}
 		if *original != "" {
 			sub.Original = filepath.Join(*original, filepath.FromSlash(s.Name))
 		}
@@ -275,4 +286,12 @@ func h1Hex(h1 string) string {
 func digestOf(b []byte) string {
 	d, _, _ := digest.Reader(bytes.NewReader(b))
 	return d.Hex()
+}
+
+// cmpOr returns a, or b when a is empty.
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -31,6 +31,14 @@ transparency log entries (Rekor v1 and v2: inclusion proofs, signed
 checkpoints, inclusion promises), RFC 3161 timestamps, the certificate chain
 and its validity at the verified times, SCTs, the signature, and the signer.
 
+With --policy FILE, the argument is a release directory (the OUT of 'hallmark
+build') and FILE a verification policy saying whose key, which trusted root
+and builder, and which attestations it needs (docs/verification.md): the
+provenance must come from that builder and cover every file, the gate's
+verdict must have PASSED for every file, the SBOM must be attested, and
+every file with executable content must carry its own signature (and, for
+the kinds the policy names, an embedded one).
+
 A PE file that carries an embedded Authenticode signature is checked too: its
 image digest, the signature, the signer's chain to a CA of the trusted root
 (code signing), and its RFC 3161 timestamp against the trusted root's TSAs;
@@ -38,6 +46,7 @@ image digest, the signature, the signer's chain to a CA of the trusted root
 
 Flags:
   -b, --bundle FILE                   the bundle (default FILE.sigstore.json)
+  --policy FILE                       verify a release directory against a verification policy
   -k, --key PUB.pem                   require a signature by this public key
   --certificate-identity ID           require a certificate for this SAN (URI or email)
   --certificate-identity-regexp RE    ... or one whose SAN matches RE
@@ -70,6 +79,7 @@ func runVerify(c *cli, args []string) error {
 	fs.StringVar(&id.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "")
 	fs.StringVar(&rootPath, "trusted-root", "", "")
 	ignoreTlog := fs.Bool("insecure-ignore-tlog", false, "")
+	policyPath := fs.String("policy", "", "")
 	homeDir := homeFlag(fs)
 	asJSON := fs.Bool("json", false, "")
 	pos, err := c.parse(fs, args)
@@ -80,6 +90,12 @@ func runVerify(c *cli, args []string) error {
 		return usageErrorf("verify: want one FILE_OR_DIGEST, got %d arguments", len(pos)).hint("run 'hallmark verify --help' for usage")
 	}
 	target := pos[0]
+	if *policyPath != "" {
+		if keyPath != "" || rootPath != "" || bundlePath != "" || id != (verifier.Identity{}) {
+			return usageErrorf("verify: --policy names the key and trusted root itself; give it alone with the release directory")
+		}
+		return c.verifyRelease(*policyPath, target)
+	}
 	hasIdentity := id != (verifier.Identity{})
 	switch {
 	case keyPath != "" && hasIdentity:
