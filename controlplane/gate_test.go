@@ -1,7 +1,6 @@
 package controlplane_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -192,7 +191,6 @@ func TestGateRoles(t *testing.T) {
 	if g.Bundle == nil || g.DSSE == nil {
 		t.Error("a passing verdict came back unsigned")
 	}
-	_ = context.Background()
 }
 
 // BenchmarkGate is one gate.evaluate through the control plane on SQLite:
