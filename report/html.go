@@ -157,7 +157,7 @@ svg .today { stroke: #222; stroke-width: 2; stroke-dasharray: 5 3; }
 
 <section id="builds">
 <h2>Builds by verdict</h2>
-<p>{{.S.Verdicts.Total}} builds: {{.S.Verdicts.Pass}} pass, {{.S.Verdicts.Warn}} warn, {{.S.Verdicts.Fail}} fail{{if .S.Verdicts.Other}}, {{.S.Verdicts.Other}} with another verdict{{end}}.</p>
+<p>{{.S.Verdicts.Total}} build{{if ne .S.Verdicts.Total 1}}s{{end}}: {{.S.Verdicts.Pass}} pass, {{.S.Verdicts.Warn}} warn, {{.S.Verdicts.Fail}} fail{{if .S.Verdicts.Other}}, {{.S.Verdicts.Other}} with another verdict{{end}}.</p>
 <figure>
 <figcaption>Builds per week by verdict</figcaption>
 {{.WeeksChart}}

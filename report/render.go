@@ -274,7 +274,11 @@ func Markdown(w io.Writer, d Data, s Summary) error {
 
 	p("## Builds by verdict\n\n")
 	v := s.Verdicts
-	p("%d builds: %d pass, %d warn, %d fail", v.Total(), v.Pass, v.Warn, v.Fail)
+	noun := "builds"
+	if v.Total() == 1 {
+		noun = "build"
+	}
+	p("%d %s: %d pass, %d warn, %d fail", v.Total(), noun, v.Pass, v.Warn, v.Fail)
 	if v.Other > 0 {
 		p(", %d with another verdict", v.Other)
 	}
