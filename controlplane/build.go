@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/hallmark-dev/hallmark/api"
 	"github.com/hallmark-dev/hallmark/audit"
@@ -43,16 +44,31 @@ var platformPredicates = []string{
 // platform predicate, unless who is the platform (a worker, or the local
 // operator).
 func checkPlatformPredicate(who auth.Principal, it api.SignItem) error {
-	if it.PayloadType != dsse.PayloadTypeInToto || who.Role == auth.Worker || auth.Authorize(who, auth.Work, "") == nil {
+	if it.Payload == nil || who.Role == auth.Worker || auth.Authorize(who, auth.Work, "") == nil {
 		return nil
 	}
-	var st struct {
-		PredicateType string `json:"predicateType"`
+	// Whatever the payload type says, and however the key is spelled or
+	// repeated (parsers differ on case and on duplicates), a top-level
+	// predicateType naming a platform predicate is refused. A payload that
+	// is not a JSON object carries no predicate.
+	dec := json.NewDecoder(bytes.NewReader(it.Payload))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
 	}
-	// A payload that is not JSON carries no predicate; what it is, is for
-	// verifiers to judge.
-	if json.NewDecoder(bytes.NewReader(it.Payload)).Decode(&st) == nil && slices.Contains(platformPredicates, st.PredicateType) {
-		return api.Errorf(http.StatusForbidden, "statements of type %s are written by the control plane only (build provenance, gate verdicts), not signed on request", st.PredicateType)
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := t.(string)
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil
+		}
+		var typ string
+		if strings.EqualFold(key, "predicateType") && json.Unmarshal(value, &typ) == nil && slices.Contains(platformPredicates, strings.TrimSpace(typ)) {
+			return api.Errorf(http.StatusForbidden, "statements of type %s are written by the control plane only (build provenance, rebuilds, gate verdicts), not signed on request", typ)
+		}
 	}
 	return nil
 }

@@ -191,3 +191,24 @@ func TestSubmitRefusesHostileSources(t *testing.T) {
 		t.Errorf("a refused submission was queued: %s", job.ID)
 	}
 }
+
+// Spellings that parsers may read as a platform predicate are refused too.
+func TestSignRefusesPlatformStatementSpellings(t *testing.T) {
+	p, _ := planetest.New(t, controlplane.Options{})
+	builder := auth.Principal{Subject: "mallory", Role: auth.Builder, Project: "default", Via: "token:1"}
+	for _, tc := range []struct{ payloadType, payload string }{
+		{"application/vnd.in-toto+json", `{"predicatetype":"https://slsa.dev/provenance/v1","subject":[]}`},
+		{"application/vnd.in-toto+json", `{"predicateType":"https://slsa.dev/provenance/v1","predicateType":"https://example.com/x"}`},
+		{"application/vnd.in-toto+json", `{"predicateType":"https://example.com/x","PredicateType":"https://slsa.dev/verification_summary/v1"}`},
+		{"application/vnd.in-toto+JSON", `{"predicateType":"https://slsa.dev/provenance/v1"}`},
+	} {
+		_, err := planetest.Call[api.SignResponse](p, builder, api.Sign, &api.SignRequest{Nonce: api.Nonce(), Project: "default",
+			Items: []api.SignItem{{PayloadType: tc.payloadType, Payload: []byte(tc.payload)}}})
+		if api.StatusOf(err) != http.StatusForbidden {
+			t.Errorf("%s %s: %v, want 403", tc.payloadType, tc.payload, err)
+		}
+	}
+	// Other statements are signed as before.
+	planetest.Must[api.SignResponse](t, p, builder, api.Sign, &api.SignRequest{Nonce: api.Nonce(), Project: "default",
+		Items: []api.SignItem{{PayloadType: dsse.PayloadTypeInToto, Payload: []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/review/v1","subject":[{"name":"a","digest":{"sha256":"` + strings.Repeat("a", 64) + `"}}],"predicate":{}}`)}}})
+}
