@@ -468,7 +468,8 @@ func eventLine(e Event) string {
 
 type row struct{ name, value string }
 
-// rows are the finding's fields, in order, the empty ones left out.
+// rows are the finding's fields, in order, the empty ones left out, each
+// value plain and cut to maxIdent runes (the aliases to four times that).
 func rows(e Event) []row {
 	f := e.Finding
 	rs := []row{
@@ -501,19 +502,23 @@ func rows(e Event) []row {
 		row{"Status", e.Status}, row{"Owner", e.Owner},
 		row{"First seen", rfc3339(e.FirstSeen)}, row{"Last seen", rfc3339(e.LastSeen)}, row{"Due", rfc3339(e.Due)},
 		row{"Build", e.Build}, row{"Fingerprint", f.Fingerprint})
-	return slices.DeleteFunc(rs, func(r row) bool { return r.value == "" })
+	rs = slices.DeleteFunc(rs, func(r row) bool { return r.value == "" })
+	for i, r := range rs {
+		limit := maxIdent
+		if r.name == "Aliases" {
+			limit = maxIdent * 4
+		}
+		rs[i].value = truncate(plain(r.value), limit)
+	}
+	return rs
 }
 
 func markdownBody(e Event) string {
 	var b strings.Builder
 	b.WriteString("**" + eventLine(e) + "** reported by hallmark.\n\n| Field | Value |\n| --- | --- |\n")
 	for _, r := range rows(e) {
-		v := codeSpan(truncate(plain(r.value), maxIdent))
-		if r.name == "Aliases" {
-			v = codeSpan(truncate(plain(r.value), maxIdent*4))
-		}
 		// GFM splits table rows on | before it parses code spans.
-		b.WriteString("| " + r.name + " | " + strings.ReplaceAll(v, "|", `\|`) + " |\n")
+		b.WriteString("| " + r.name + " | " + strings.ReplaceAll(codeSpan(r.value), "|", `\|`) + " |\n")
 	}
 	if s := e.Finding.Summary; s != "" {
 		b.WriteString("\n### Summary\n\n" + markdownText(truncate(plain(s), maxSummary)) + "\n")
@@ -591,11 +596,7 @@ func jiraDescription(e Event) string {
 	var b strings.Builder
 	b.WriteString("h3. " + eventLine(e) + " reported by hallmark\n\n||Field||Value||\n")
 	for _, r := range rows(e) {
-		limit := maxIdent
-		if r.name == "Aliases" {
-			limit = maxIdent * 4
-		}
-		b.WriteString("|" + r.name + "|" + wikiText(truncate(plain(r.value), limit)) + "|\n")
+		b.WriteString("|" + r.name + "|" + wikiText(r.value) + "|\n")
 	}
 	if s := e.Finding.Summary; s != "" {
 		// On a line of its own the text could start a heading or a list
