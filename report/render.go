@@ -13,11 +13,15 @@ import (
 	"time"
 )
 
-// normalize returns a copy of d with times in UTC and slices in a canonical
-// order, so that renderers do not depend on the caller's order.
+// clone copies s into a new slice, empty rather than nil, so that JSON
+// writes [] for it.
+func clone[T any](s []T) []T { return append([]T{}, s...) }
+
+// normalize returns a copy of d with times in UTC, slices (never nil) in a
+// canonical order, so that renderers do not depend on the caller's order.
 func normalize(d Data) Data {
 	d.From, d.To, d.Generated = utc(d.From), utc(d.To), utc(d.Generated)
-	d.Builds = slices.Clone(d.Builds)
+	d.Builds = clone(d.Builds)
 	for i := range d.Builds {
 		d.Builds[i].Time = utc(d.Builds[i].Time)
 		if d.Builds[i].Findings == nil {
@@ -27,7 +31,7 @@ func normalize(d Data) Data {
 	slices.SortStableFunc(d.Builds, func(a, b Build) int {
 		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Project, b.Project))
 	})
-	d.Exceptions = slices.Clone(d.Exceptions)
+	d.Exceptions = clone(d.Exceptions)
 	for i := range d.Exceptions {
 		e := &d.Exceptions[i]
 		e.Created, e.Expires = utc(e.Created), utc(e.Expires)
@@ -38,7 +42,7 @@ func normalize(d Data) Data {
 	slices.SortStableFunc(d.Exceptions, func(a, b Exception) int {
 		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Project, b.Project))
 	})
-	d.Findings = slices.Clone(d.Findings)
+	d.Findings = clone(d.Findings)
 	for i := range d.Findings {
 		f := &d.Findings[i]
 		f.FirstSeen, f.Due = utc(f.FirstSeen), utc(f.Due)
@@ -46,7 +50,7 @@ func normalize(d Data) Data {
 	slices.SortStableFunc(d.Findings, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(a.Project, b.Project), cmp.Compare(a.Fingerprint, b.Fingerprint), cmp.Compare(a.ID, b.ID))
 	})
-	d.KeysUsed = slices.Clone(d.KeysUsed)
+	d.KeysUsed = clone(d.KeysUsed)
 	for i := range d.KeysUsed {
 		k := &d.KeysUsed[i]
 		k.First, k.Last = utc(k.First), utc(k.Last)
@@ -54,14 +58,14 @@ func normalize(d Data) Data {
 	slices.SortStableFunc(d.KeysUsed, func(a, b KeyUse) int {
 		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Version, b.Version))
 	})
-	d.Unverified = slices.Clone(d.Unverified)
+	d.Unverified = clone(d.Unverified)
 	for i := range d.Unverified {
 		d.Unverified[i].Time = utc(d.Unverified[i].Time)
 	}
 	slices.SortStableFunc(d.Unverified, func(a, b Artifact) int {
 		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Digest, b.Digest), cmp.Compare(a.Name, b.Name))
 	})
-	d.PolicyChanges = slices.Clone(d.PolicyChanges)
+	d.PolicyChanges = clone(d.PolicyChanges)
 	for i := range d.PolicyChanges {
 		d.PolicyChanges[i].Time = utc(d.PolicyChanges[i].Time)
 	}
@@ -81,24 +85,6 @@ type jsonReport struct {
 // JSON writes d and s as one indented JSON document (see the package doc).
 func JSON(w io.Writer, d Data, s Summary) error {
 	d = normalize(d)
-	if d.Builds == nil {
-		d.Builds = []Build{}
-	}
-	if d.Exceptions == nil {
-		d.Exceptions = []Exception{}
-	}
-	if d.Findings == nil {
-		d.Findings = []Finding{}
-	}
-	if d.KeysUsed == nil {
-		d.KeysUsed = []KeyUse{}
-	}
-	if d.Unverified == nil {
-		d.Unverified = []Artifact{}
-	}
-	if d.PolicyChanges == nil {
-		d.PolicyChanges = []PolicyChange{}
-	}
 	if err := jsonTimes(d, s); err != nil {
 		return fmt.Errorf("report: json: %w", err)
 	}
