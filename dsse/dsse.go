@@ -156,8 +156,12 @@ func Check(env *protodsse.Envelope) error {
 
 // Marshal returns env in its JSON form (envelope.md): payloadType, payload
 // and signatures with keyid and sig, bytes in standard base64, the form that
-// DSSE tools outside Sigstore (slsa-verifier, in-toto) read.
+// DSSE tools outside Sigstore (slsa-verifier, in-toto) read. A nil env (a
+// bundle holding a message signature has no envelope) is an error.
 func Marshal(env *protodsse.Envelope) ([]byte, error) {
+	if env == nil {
+		return nil, errors.New("dsse: no envelope")
+	}
 	type signature struct {
 		KeyID string `json:"keyid"`
 		Sig   []byte `json:"sig"`

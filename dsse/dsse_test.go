@@ -131,3 +131,27 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestMarshal checks that Marshal's JSON reads back with Parse to the same
+// envelope, and that a missing envelope is an error, not a panic.
+func TestMarshal(t *testing.T) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	env, err := hdsse.Sign(ec, "k1", hdsse.PayloadTypeInToto, []byte(`{"x":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := hdsse.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := hdsse.Parse(out)
+	if err != nil {
+		t.Fatalf("Parse(Marshal(env)): %v", err)
+	}
+	if !proto.Equal(back, env) {
+		t.Fatalf("round trip: got %v, want %v", back, env)
+	}
+	if _, err := hdsse.Marshal(nil); err == nil {
+		t.Fatal("Marshal(nil): no error")
+	}
+}
