@@ -255,10 +255,10 @@ func timelineChart(es []Exception, now time.Time) template.HTML {
 	if len(rows) == 0 {
 		return noData(id, title, w, 120)
 	}
+	sortExceptions(rows, func(e Exception) time.Time { return e.Expires })
 	more := 0
 	if len(rows) > maxTimelineRows {
 		// Keep those nearest to now: expiring soonest, then the most recently expired.
-		sortExceptions(rows, func(e Exception) time.Time { return e.Expires })
 		i := 0
 		for i < len(rows) && !rows[i].Expires.After(now) {
 			i++
@@ -267,7 +267,6 @@ func timelineChart(es []Exception, now time.Time) template.HTML {
 		more = len(rows) - maxTimelineRows
 		rows = rows[lo : lo+maxTimelineRows]
 	}
-	sortExceptions(rows, func(e Exception) time.Time { return e.Expires })
 	const left, right, top, rowH = 230.0, 20.0, 40.0, 22.0
 	h := int(top + rowH*float64(len(rows)) + 40)
 	if more > 0 {
