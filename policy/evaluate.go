@@ -11,7 +11,6 @@ import (
 	"github.com/hallmark-dev/hallmark/internal/yamlnode"
 
 	"cel.dev/cel-go/common/types"
-	"cel.dev/cel-go/common/types/ref"
 
 	"github.com/hallmark-dev/hallmark/inventory"
 	"github.com/hallmark-dev/hallmark/scan"
@@ -216,13 +215,12 @@ func compareDecisions(a, b *Decision) int {
 
 // evaluator holds what one Evaluate prepares once.
 type evaluator struct {
-	pol   *Policy
-	prof  *Profile
-	in    *Input
-	exc   *exceptionIndex
-	build ref.Val
-	act   activation
-	fv    findingVal
+	pol  *Policy
+	prof *Profile
+	in   *Input
+	exc  *exceptionIndex
+	act  activation
+	fv   findingVal
 	// reasons caches threshold reasons without a score, by kind,
 	// severity rank and outcome (fail, warn, pass).
 	reasons [3][6][3]string
@@ -259,8 +257,7 @@ func (ev *evaluator) init() {
 		if _, ok := b["labels"]; !ok {
 			b["labels"] = map[string]any{}
 		}
-		ev.build = types.DefaultTypeAdapter.NativeToValue(b)
-		ev.act.build = ev.build
+		ev.act.build = types.DefaultTypeAdapter.NativeToValue(b)
 	}
 }
 
