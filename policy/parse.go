@@ -558,16 +558,12 @@ func (ps *parser) resolve(pn string) (*Profile, error) {
 			}
 			return nil, errAt(rp.extendsNode, join(rp.path, "extends"), "%w %q (profiles: %s)", ErrUnknownProfile, rp.extends, profileNames(known))
 		}
-		if inFile {
-			b, err := ps.resolve(rp.extends)
-			if err != nil {
-				return nil, err
-			}
-			base = b.clone()
-		} else {
-			b := builtins[rp.extends]
-			base = b.clone()
+		// A built-in the file does not change is resolved already.
+		b, err := ps.resolve(rp.extends)
+		if err != nil {
+			return nil, err
 		}
+		base = b.clone()
 	case builtin:
 		b := builtins[pn]
 		base = b.clone()
