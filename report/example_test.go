@@ -39,7 +39,7 @@ func ExampleSummarize() {
 	fmt.Printf("%s: %d pass, %d fail\n", s.Weeks[0].Label, s.Weeks[0].Pass, s.Weeks[0].Fail)
 	fmt.Printf("expiring: %s on %s\n", s.Expiring[0].ID, s.Expiring[0].Expires.Format(time.DateOnly))
 	// Output:
-	// red: artifact "app" of project "payments-api" (sha256:9f86d0) was signed without a pass verdict
+	// red: artifact "app" of project "payments-api" (sha256:9f86d0) was signed without a pass or warn verdict
 	// 2026-W03: 1 pass, 1 fail
 	// expiring: EXC-1 on 2026-01-23
 }
@@ -57,7 +57,7 @@ func ExampleMarkdown() {
 	//
 	// ## Attention
 	//
-	// - **RED** (unverified-artifact): artifact "app" of project "payments-api" (sha256:9f86d0) was signed without a pass verdict
+	// - **RED** (unverified-artifact): artifact "app" of project "payments-api" (sha256:9f86d0) was signed without a pass or warn verdict
 	//
 	// ## Builds by verdict
 	//
@@ -107,7 +107,7 @@ func ExampleMarkdown() {
 	//
 	// None.
 	//
-	// ## Artifacts signed without a pass verdict
+	// ## Artifacts signed without a pass or warn verdict
 	//
 	// | Time | Project | Name | Digest |
 	// | --- | --- | --- | --- |

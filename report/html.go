@@ -151,7 +151,7 @@ svg .today { stroke: #222; stroke-width: 2; stroke-dasharray: 5 3; }
 <div class="tile"><b>{{len .S.Granted}}</b>exceptions granted</div>
 <div class="tile"><b>{{len .S.Expiring}}</b>expiring within {{.Expiring}}</div>
 <div class="tile"><b>{{len .S.PastSLA}}</b>findings past SLA</div>
-<div class="tile"><b>{{len .D.Unverified}}</b>signed without pass</div>
+<div class="tile"><b>{{len .D.Unverified}}</b>signed without pass or warn</div>
 </div>
 </section>
 
@@ -272,7 +272,7 @@ svg .today { stroke: #222; stroke-width: 2; stroke-dasharray: 5 3; }
 </section>
 
 <section id="unverified">
-<h2>Artifacts signed without a pass verdict</h2>
+<h2>Artifacts signed without a pass or warn verdict</h2>
 {{- with arts .D.Unverified}}{{if .Rows}}
 <table>
 <thead><tr><th>Time</th><th>Project</th><th>Name</th><th>Digest</th></tr></thead>

@@ -314,7 +314,7 @@ func Markdown(w io.Writer, d Data, s Summary) error {
 		return []string{k.Key, k.Version, itoa(k.Signatures), stamp(k.First), stamp(k.Last)}
 	})
 
-	p("## Artifacts signed without a pass verdict\n\n")
+	p("## Artifacts signed without a pass or warn verdict\n\n")
 	if len(d.Unverified) == 0 {
 		p("None, as it must be.\n\n")
 	} else {

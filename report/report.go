@@ -2,8 +2,8 @@
 // `hallmark audit report` writes: what was built and with which verdict,
 // which exceptions were granted, are about to expire or have expired (with
 // their rationales and approvers), which findings are past their SLA, which
-// keys signed, which artifacts were signed without a pass verdict (there must
-// be none) and how the policy changed.
+// keys signed, which artifacts were signed without a pass or warn verdict
+// (there must be none) and how the policy changed.
 //
 // It is a pure library. The caller gathers a Data from the control plane's
 // state; Summarize derives the views a reviewer reads (buckets, edges,
@@ -147,7 +147,7 @@ type KeyUse struct {
 	Last       time.Time `json:"last"`
 }
 
-// Artifact is an artifact that was signed without a pass verdict.
+// Artifact is an artifact that was signed without a pass or warn verdict.
 type Artifact struct {
 	Digest  string    `json:"digest"`
 	Name    string    `json:"name"`
@@ -260,7 +260,7 @@ const (
 
 // Alert kinds.
 const (
-	// AlertUnverified: an artifact was signed without a pass verdict.
+	// AlertUnverified: an artifact was signed without a pass or warn verdict.
 	AlertUnverified = "unverified-artifact"
 	// AlertExpiredReferenced: an exception has expired (or was revoked) but
 	// an open finding it covered is still there.
@@ -431,7 +431,7 @@ func Summarize(d Data, now time.Time, expiringWithin time.Duration) Summary {
 	// Attention.
 	for _, a := range d.Unverified {
 		s.Attention = append(s.Attention, Alert{Level: Red, Kind: AlertUnverified, Subject: a.Digest,
-			Message: fmt.Sprintf("artifact %q of project %q (%s) was signed without a pass verdict", a.Name, a.Project, a.Digest)})
+			Message: fmt.Sprintf("artifact %q of project %q (%s) was signed without a pass or warn verdict", a.Name, a.Project, a.Digest)})
 	}
 	for _, e := range d.Exceptions {
 		lapsed := e.Status == "revoked" || e.Status == "expired" ||
