@@ -56,6 +56,26 @@ type parsed struct {
 	token      []byte // RFC 3161 TimeStampToken, if any
 }
 
+// token is a parsed RFC 3161 TimeStampToken whose CMS signature checks.
+type token struct {
+	p7 *pkcs7.PKCS7
+	ts *timestamp.Timestamp
+}
+
+// parseToken parses an RFC 3161 TimeStampToken and checks its CMS
+// signature; a bad signature wraps ErrInvalid.
+func parseToken(der []byte) (*token, error) {
+	p7, err := pkcs7.Parse(der)
+	if err != nil {
+		return nil, fmt.Errorf("authenticode: signature: timestamp: %w", err)
+	}
+	ts, err := timestamp.Parse(der) // checks the token's CMS signature
+	if err != nil {
+		return nil, fmt.Errorf("%w: timestamp: %v", ErrInvalid, err)
+	}
+	return &token{p7: p7, ts: ts}, nil
+}
+
 var hashes = map[string]crypto.Hash{oidSHA1.String(): crypto.SHA1, oidSHA256.String(): crypto.SHA256,
 	oidSHA384.String(): crypto.SHA384, oidSHA512.String(): crypto.SHA512}
 
@@ -64,50 +84,46 @@ var hashes = map[string]crypto.Hash{oidSHA1.String(): crypto.SHA1, oidSHA256.Str
 // except the signature of an RFC 3161 timestamp, which its parser checks: a
 // bad one fails with ErrInvalid.
 func Inspect(r io.ReaderAt, size int64) (*Signature, error) {
-	sig, _, err := inspect(r, size)
+	sig, _, _, err := inspect(r, size)
 	return sig, err
 }
 
-func inspect(r io.ReaderAt, size int64) (*Signature, *parsed, error) {
+func inspect(r io.ReaderAt, size int64) (*Signature, *parsed, *token, error) {
 	m, err := Parse(r, size)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if !m.Signed() {
-		return nil, nil, errors.New("authenticode: file is not signed (no certificate table)")
+		return nil, nil, nil, errors.New("authenticode: file is not signed (no certificate table)")
 	}
 	if m.CertSize > MaxSignatureSize {
-		return nil, nil, fmt.Errorf("authenticode: certificate table is %d bytes, more than %d", m.CertSize, MaxSignatureSize)
+		return nil, nil, nil, fmt.Errorf("authenticode: certificate table is %d bytes, more than %d", m.CertSize, MaxSignatureSize)
 	}
 	table := make([]byte, m.CertSize)
 	if err := readAt(r, table, m.CertOffset, size, "certificate table"); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	der, err := readCertificateTable(table)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	p, err := parseSignature(der)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	fd, _, err := m.stream(r, p.hash.New(), nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	sig := &Signature{Hash: p.hash, Digest: p.digest, FileDigest: fd, Signer: p.signer, Certificates: p.certs}
+	var tok *token
 	if p.token != nil {
-		p7, err := pkcs7.Parse(p.token)
-		if err != nil {
-			return nil, nil, fmt.Errorf("authenticode: signature: timestamp: %w", err)
+		if tok, err = parseToken(p.token); err != nil {
+			return nil, nil, nil, err
 		}
-		ts, err := timestamp.Parse(p.token) // checks the token's signature
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: timestamp: %v", ErrInvalid, err)
-		}
-		sig.Timestamp = &Timestamp{Time: ts.Time, Serial: ts.SerialNumber, Policy: ts.Policy, TSA: p7.GetOnlySigner()}
+		sig.Timestamp = &Timestamp{Time: tok.ts.Time, Serial: tok.ts.SerialNumber, Policy: tok.ts.Policy, TSA: tok.p7.GetOnlySigner()}
 	}
-	return sig, p, nil
+	return sig, p, tok, nil
 }
 
 // readCertificateTable returns the PKCS#7 signature of the one
@@ -325,7 +341,7 @@ func Verify(r io.ReaderAt, size int64, roots, tsaRoots *x509.CertPool, now time.
 	if roots == nil {
 		return nil, errors.New("authenticode: verify: no roots")
 	}
-	sig, p, err := inspect(r, size)
+	sig, p, tok, err := inspect(r, size)
 	if err != nil {
 		return nil, err
 	}
@@ -340,8 +356,8 @@ func Verify(r io.ReaderAt, size int64, roots, tsaRoots *x509.CertPool, now time.
 	}
 	at := now
 	sig.Timestamp = nil
-	if tsaRoots != nil && p.token != nil {
-		if sig.Timestamp, err = verifyToken(p.token, p.si.Signature, tsaRoots); err != nil {
+	if tsaRoots != nil && tok != nil {
+		if sig.Timestamp, err = verifyToken(tok, p.si.Signature, tsaRoots); err != nil {
 			return nil, err
 		}
 		at = sig.Timestamp.Time
@@ -359,19 +375,13 @@ func Verify(r io.ReaderAt, size int64, roots, tsaRoots *x509.CertPool, now time.
 	return sig, nil
 }
 
-// verifyToken checks an RFC 3161 token over signature against tsaRoots.
-func verifyToken(token, signature []byte, tsaRoots *x509.CertPool) (*Timestamp, error) {
-	p7, err := pkcs7.Parse(token)
-	if err != nil {
-		return nil, fmt.Errorf("%w: timestamp: %v", ErrInvalid, err)
-	}
+// verifyToken checks a token, parsed by parseToken, over signature against
+// tsaRoots.
+func verifyToken(tok *token, signature []byte, tsaRoots *x509.CertPool) (*Timestamp, error) {
+	p7, ts := tok.p7, tok.ts
 	tsaCert := p7.GetOnlySigner()
 	if tsaCert == nil {
 		return nil, fmt.Errorf("%w: timestamp: not one signer with its certificate in the token", ErrInvalid)
-	}
-	ts, err := timestamp.Parse(token) // checks the token's CMS signature
-	if err != nil {
-		return nil, fmt.Errorf("%w: timestamp: %v", ErrInvalid, err)
 	}
 	if !ts.HashAlgorithm.Available() {
 		return nil, fmt.Errorf("%w: timestamp: hash algorithm %v", ErrInvalid, ts.HashAlgorithm)
