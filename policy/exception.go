@@ -13,6 +13,7 @@ import (
 	"github.com/package-url/packageurl-go"
 
 	"github.com/hallmark-dev/hallmark/scan"
+	"github.com/hallmark-dev/hallmark/vex"
 )
 
 // Exception is a documented request to let a failing (or warning) finding
@@ -52,12 +53,14 @@ type Approval struct {
 // Justification may name.
 func Justifications() []string { return slices.Clone(justifications) }
 
+// justifications are package vex's, which the control plane writes an
+// exception's Justification into and which refuses any other.
 var justifications = []string{
-	"component_not_present",
-	"vulnerable_code_not_present",
-	"vulnerable_code_not_in_execute_path",
-	"vulnerable_code_cannot_be_controlled_by_adversary",
-	"inline_mitigations_already_exist",
+	vex.ComponentNotPresent,
+	vex.VulnerableCodeNotPresent,
+	vex.VulnerableCodeNotInExecutePath,
+	vex.VulnerableCodeCannotBeControlledByAdversary,
+	vex.InlineMitigationsAlreadyExist,
 }
 
 // Limits on an exception's text.
