@@ -164,6 +164,7 @@ func TestErrors(t *testing.T) {
 		{"zero processes", header + "steps:\n" + step("a", "    limits: {processes: 0}\n"), 10, "steps.a.limits.processes: 0 is not between 1 and 65536"},
 		{"cpu string", header + "steps:\n" + step("a", "    limits: {cpu: two}\n"), 10, `steps.a.limits.cpu: want a number of CPUs, have string "two"`},
 		{"cpu too fine", header + "steps:\n" + step("a", "    limits: {cpu: 0.0001}\n"), 10, "steps.a.limits.cpu: 0.0001 is not a number of CPUs"},
+		{"cpu between thousandths", header + "steps:\n" + step("a", "    limits: {cpu: 1.0015}\n"), 10, "steps.a.limits.cpu: 1.0015 is not a number of CPUs"},
 		{"cpu nan", header + "steps:\n" + step("a", "    limits: {cpu: .nan}\n"), 10, "steps.a.limits.cpu: .nan is not"},
 		{"unknown limit", header + "steps:\n" + step("a", "    limits: {disk: 1}\n"), 10, `steps.a.limits: unknown key "disk" (known: memory, processes, cpu)`},
 		{"bad profile", strings.Replace(header, "name: t\n", "name: t\nprofile: 'a b'\n", 1) + "steps:\n" + step("a", ""), 4, `profile: "a b" is not a profile name`},

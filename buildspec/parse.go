@@ -388,7 +388,7 @@ func (s *Spec) limits(st *Step, n *yaml.Node, p string) error {
 			}
 			v, err := strconv.ParseFloat(f.Val.Value, 64)
 			m := math.Round(v * 1000)
-			if err != nil || math.IsNaN(v) || m < 1 || m > MaxCPU*1000 || m != v*1000 && math.Abs(m-v*1000) > 1e-6 {
+			if err != nil || math.IsNaN(v) || m < 1 || m > MaxCPU*1000 || math.Abs(m-v*1000) > 1e-6 {
 				return errAt(f.Val, fp, "%s is not a number of CPUs between 0.001 and %d, in thousandths", yamlnode.Clip(f.Val.Value), MaxCPU)
 			}
 			st.Limits.MilliCPU = int(m)
