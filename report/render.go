@@ -20,10 +20,10 @@ func clone[T any](s []T) []T { return append([]T{}, s...) }
 // normalize returns a copy of d with times in UTC, slices (never nil) in a
 // canonical order, so that renderers do not depend on the caller's order.
 func normalize(d Data) Data {
-	d.From, d.To, d.Generated = utc(d.From), utc(d.To), utc(d.Generated)
+	d.From, d.To, d.Generated = d.From.UTC(), d.To.UTC(), d.Generated.UTC()
 	d.Builds = clone(d.Builds)
 	for i := range d.Builds {
-		d.Builds[i].Time = utc(d.Builds[i].Time)
+		d.Builds[i].Time = d.Builds[i].Time.UTC()
 		if d.Builds[i].Findings == nil {
 			d.Builds[i].Findings = map[string]int{}
 		}
@@ -34,7 +34,7 @@ func normalize(d Data) Data {
 	d.Exceptions = clone(d.Exceptions)
 	for i := range d.Exceptions {
 		e := &d.Exceptions[i]
-		e.Created, e.Expires = utc(e.Created), utc(e.Expires)
+		e.Created, e.Expires = e.Created.UTC(), e.Expires.UTC()
 		if e.Approvers == nil {
 			e.Approvers = []string{}
 		}
@@ -45,7 +45,7 @@ func normalize(d Data) Data {
 	d.Findings = clone(d.Findings)
 	for i := range d.Findings {
 		f := &d.Findings[i]
-		f.FirstSeen, f.Due = utc(f.FirstSeen), utc(f.Due)
+		f.FirstSeen, f.Due = f.FirstSeen.UTC(), f.Due.UTC()
 	}
 	slices.SortStableFunc(d.Findings, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(a.Project, b.Project), cmp.Compare(a.Fingerprint, b.Fingerprint), cmp.Compare(a.ID, b.ID))
@@ -53,21 +53,21 @@ func normalize(d Data) Data {
 	d.KeysUsed = clone(d.KeysUsed)
 	for i := range d.KeysUsed {
 		k := &d.KeysUsed[i]
-		k.First, k.Last = utc(k.First), utc(k.Last)
+		k.First, k.Last = k.First.UTC(), k.Last.UTC()
 	}
 	slices.SortStableFunc(d.KeysUsed, func(a, b KeyUse) int {
 		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Version, b.Version))
 	})
 	d.Unverified = clone(d.Unverified)
 	for i := range d.Unverified {
-		d.Unverified[i].Time = utc(d.Unverified[i].Time)
+		d.Unverified[i].Time = d.Unverified[i].Time.UTC()
 	}
 	slices.SortStableFunc(d.Unverified, func(a, b Artifact) int {
 		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Digest, b.Digest), cmp.Compare(a.Name, b.Name))
 	})
 	d.PolicyChanges = clone(d.PolicyChanges)
 	for i := range d.PolicyChanges {
-		d.PolicyChanges[i].Time = utc(d.PolicyChanges[i].Time)
+		d.PolicyChanges[i].Time = d.PolicyChanges[i].Time.UTC()
 	}
 	slices.SortStableFunc(d.PolicyChanges, func(a, b PolicyChange) int {
 		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Digest, b.Digest))

@@ -278,13 +278,6 @@ type Alert struct {
 	Message string `json:"message"`
 }
 
-func utc(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return t.UTC()
-}
-
 // inPeriod reports whether t is in [from, to], zero bounds open.
 func inPeriod(t, from, to time.Time) bool {
 	return (from.IsZero() || !t.Before(from)) && (to.IsZero() || !t.After(to))
@@ -323,7 +316,6 @@ func Summarize(d Data, now time.Time, expiringWithin time.Duration) Summary {
 	if expiringWithin < 0 {
 		expiringWithin = 0
 	}
-	from, to := utc(d.From), utc(d.To)
 	s := Summary{
 		Now:                   now,
 		ExpiringWithinSeconds: int64(expiringWithin / time.Second),
@@ -384,13 +376,13 @@ func Summarize(d Data, now time.Time, expiringWithin time.Duration) Summary {
 	// Exceptions.
 	for _, e := range d.Exceptions {
 		granted := e.Status == "approved" || e.Status == "expired"
-		if granted && inPeriod(e.Created, from, to) {
+		if granted && inPeriod(e.Created, d.From, d.To) {
 			s.Granted = append(s.Granted, e)
 		}
 		if e.Status == "approved" && now.Before(e.Expires) && !e.Expires.After(now.Add(expiringWithin)) {
 			s.Expiring = append(s.Expiring, e)
 		}
-		if granted && !e.Expires.IsZero() && !e.Expires.After(now) && inPeriod(e.Expires, from, to) {
+		if granted && !e.Expires.IsZero() && !e.Expires.After(now) && inPeriod(e.Expires, d.From, d.To) {
 			s.Expired = append(s.Expired, e)
 		}
 	}
