@@ -516,17 +516,12 @@ func (in *input) tar(ctx context.Context, name string, r io.Reader, record recor
 			}
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(tr, osv.MaxSize+1))
+		// The tar reader yields exactly h.Size bytes, checked above.
+		data, err := io.ReadAll(tr)
 		if err != nil {
 			return fmt.Errorf("%s: %w", h.Name, err)
 		}
 		in.hash(h.Name, data)
-		if len(data) > osv.MaxSize {
-			if err := bad(&RecordError{File: name, Member: h.Name, Err: errTooLarge}); err != nil {
-				return err
-			}
-			continue
-		}
 		if err := record(name, h.Name, data); err != nil {
 			return err
 		}
