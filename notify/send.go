@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -144,7 +145,7 @@ func (s *Sender) Send(ctx context.Context, t Target, e Event) (Result, error) {
 			last = fail("attempt %d: status %d", res.Attempts, status)
 			delay, honoured = retryAfter(hdr.Get("Retry-After"), time.Now())
 		default:
-			return res, fail("status %d%s (not retried)", status, excerpt(respBody, t.Headers))
+			return res, fail("status %d%s (not retried)", status, excerpt(respBody, t))
 		}
 		if res.Attempts >= attempts {
 			return res, fmt.Errorf("%w: giving up after %d attempts", last, res.Attempts)
@@ -207,16 +208,31 @@ func stripURL(err error) error {
 }
 
 // excerpt is a short, one-line, printable part of a response body for an
-// error message, with any header value the receiver echoed redacted.
-func excerpt(body []byte, headers map[string]string) string {
+// error message, with the secrets of t that the receiver may echo redacted:
+// header values (and the credential alone, without its scheme, as in
+// "Bearer x"), the URL, its path and query and each query value.
+func excerpt(body []byte, t Target) string {
+	var secrets []string
+	for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
+		v := strings.TrimSpace(t.Headers[k])
+		secrets = append(secrets, v)
+		if _, cred, ok := strings.Cut(v, " "); ok {
+			secrets = append(secrets, cred)
+		}
+	}
+	secrets = append(secrets, t.URL)
+	if u, err := url.Parse(t.URL); err == nil {
+		secrets = append(secrets, u.RequestURI(), u.RawQuery)
+		for _, vs := range u.Query() {
+			secrets = append(secrets, vs...)
+		}
+	}
+	// Longest first, so that a secret containing another is redacted whole.
+	slices.SortFunc(secrets, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), cmp.Compare(a, b)) })
 	s := plain(string(body))
-	for _, k := range slices.Sorted(maps.Keys(headers)) {
-		if v := strings.TrimSpace(headers[k]); len(v) >= 4 {
+	for _, v := range secrets {
+		if len(v) >= 4 {
 			s = strings.ReplaceAll(s, v, "[redacted]")
-			// and the credential alone, without its scheme ("Bearer x")
-			if _, cred, ok := strings.Cut(v, " "); ok && len(cred) >= 4 {
-				s = strings.ReplaceAll(s, cred, "[redacted]")
-			}
 		}
 	}
 	s = strings.TrimSpace(truncate(s, 200))

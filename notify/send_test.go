@@ -221,7 +221,7 @@ func TestRetryAfterParse(t *testing.T) {
 func TestSendNotRetried(t *testing.T) {
 	for _, status := range []int{400, 401, 404, 410, 302} {
 		recv, srv := newReceiver(t, response{status: status, header: map[string]string{"Location": "https://elsewhere.example/"},
-			body: `{"errorMessages":["bad token: ` + secret + `"]}`})
+			body: `{"errorMessages":["bad token: ` + secret + `", "no route for /rest/api/2/issue?token=urlsecret"]}`})
 		var rec recorder
 		res, err := rec.sender().Send(context.Background(), target(Jira, srv.URL+"/rest/api/2/issue?token=urlsecret"), fixtureEvent())
 		if err == nil || res.Attempts != 1 || recv.count() != 1 || len(rec.backoffs) != 0 {
