@@ -235,8 +235,7 @@ type rawProfile struct {
 	extendsNode *yaml.Node
 
 	vulns, hardening, sast rawThresholds
-	allow, deny            []string
-	allowSet, denySet      bool
+	allow, deny            []string // nil when the file does not set the list
 	unknown                *Mode
 	licAction              *Action
 	maxExpiry              *time.Duration
@@ -455,9 +454,9 @@ func (rp *rawProfile) licenses(n *yaml.Node, path string) error {
 				}
 			}
 			if f.Name == "allow" {
-				rp.allow, rp.allowSet = ids, true
+				rp.allow = ids
 			} else {
-				rp.deny, rp.denySet = ids, true
+				rp.deny = ids
 			}
 		case "unknown":
 			m, err := mode(f.Val, p)
@@ -577,10 +576,10 @@ func (ps *parser) resolve(pn string) (*Profile, error) {
 	}
 	rp.hardening.apply(&base.Hardening)
 	rp.sast.apply(&base.SAST)
-	if rp.allowSet {
+	if rp.allow != nil {
 		base.Licenses.Allow = slices.Clone(rp.allow)
 	}
-	if rp.denySet {
+	if rp.deny != nil {
 		base.Licenses.Deny = slices.Clone(rp.deny)
 	}
 	if rp.unknown != nil {

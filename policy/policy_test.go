@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -234,5 +235,21 @@ func TestThresholdString(t *testing.T) {
 		if got := tc.t.String(); got != tc.want {
 			t.Errorf("%+v.String() = %q, want %q", tc.t, got, tc.want)
 		}
+	}
+}
+
+// TestEmptyListOverrides checks that a list the file sets empty replaces
+// the list of the profile it extends, while a list it leaves out is kept.
+func TestEmptyListOverrides(t *testing.T) {
+	p := mustParse(t, header+"profiles:\n  base: {extends: high, licenses: {allow: [MIT], deny: [GPL-3.0-only]}}\n  open: {extends: base, licenses: {allow: []}}\n")
+	prof := p.ProfileNamed("open")
+	if prof == nil {
+		t.Fatal("no profile open")
+	}
+	if len(prof.Licenses.Allow) != 0 {
+		t.Errorf("allow = %v, want the empty list the file sets", prof.Licenses.Allow)
+	}
+	if !slices.Equal(prof.Licenses.Deny, []string{"GPL-3.0-only"}) {
+		t.Errorf("deny = %v, want base's [GPL-3.0-only]", prof.Licenses.Deny)
 	}
 }
