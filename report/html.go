@@ -22,7 +22,7 @@ func HTML(w io.Writer, d Data, s Summary) error {
 		SeverityChart: severityChart(s.OpenBySeverity),
 		TimelineChart: timelineChart(d.Exceptions, s.Now),
 		SLAChart:      slaChart(s.SLAByProject),
-		Expiring:      days(s.ExpiringWithinSeconds),
+		Expiring:      horizon(s.ExpiringWithinSeconds),
 	}
 	bw := bufio.NewWriter(w)
 	if err := htmlTemplate().Execute(bw, v); err != nil {

@@ -289,7 +289,7 @@ func Markdown(w io.Writer, d Data, s Summary) error {
 	excHeader := []string{"ID", "Project", "Vulnerability", "Package", "Reason", "Requester", "Approvers", "Created", "Expires", "Status"}
 	p("## Exceptions granted in the period\n\n")
 	table(excHeader, len(s.Granted), excRow(s.Granted))
-	p("## Exceptions expiring within %s\n\n", days(s.ExpiringWithinSeconds))
+	p("## Exceptions expiring within %s\n\n", horizon(s.ExpiringWithinSeconds))
 	table(excHeader, len(s.Expiring), excRow(s.Expiring))
 	p("## Exceptions expired in the period\n\n")
 	table(excHeader, len(s.Expired), excRow(s.Expired))
@@ -343,14 +343,23 @@ func Markdown(w io.Writer, d Data, s Summary) error {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// days spells a number of seconds as days, or hours when under a day.
-func days(sec int64) string {
-	if sec%86400 == 0 {
-		n := sec / 86400
-		if n == 1 {
-			return "1 day"
+// horizon spells a number of seconds in the largest unit, day, hour,
+// minute or second, that divides it ("14 days", "90 minutes").
+func horizon(sec int64) string {
+	for _, u := range []struct {
+		secs int64
+		name string
+	}{{86400, "day"}, {3600, "hour"}, {60, "minute"}} {
+		if sec%u.secs == 0 {
+			return plural(sec/u.secs, u.name)
 		}
-		return strconv.FormatInt(n, 10) + " days"
 	}
-	return strconv.FormatInt(sec/3600, 10) + " hours"
+	return plural(sec, "second")
+}
+
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.FormatInt(n, 10) + " " + unit + "s"
 }

@@ -1,7 +1,9 @@
 package report_test
 
 import (
+	"bytes"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -247,5 +249,33 @@ func TestSummarizeDoesNotChangeData(t *testing.T) {
 		if d.Exceptions[i].ID != before.Exceptions[i].ID {
 			t.Fatalf("Summarize reordered Data.Exceptions")
 		}
+	}
+}
+
+// TestExpiringHorizon: the horizon is spelled in the largest unit that
+// divides it, singular for one.
+func TestExpiringHorizon(t *testing.T) {
+	for _, tt := range []struct {
+		within time.Duration
+		want   string
+	}{
+		{14 * 24 * time.Hour, "14 days"},
+		{24 * time.Hour, "1 day"},
+		{time.Hour, "1 hour"},
+		{36 * time.Hour, "36 hours"},
+		{90 * time.Minute, "90 minutes"},
+		{30 * time.Second, "30 seconds"},
+		{0, "0 days"},
+	} {
+		t.Run(tt.want, func(t *testing.T) {
+			s := report.Summarize(report.Data{}, now, tt.within)
+			var b bytes.Buffer
+			if err := report.Markdown(&b, report.Data{}, s); err != nil {
+				t.Fatal(err)
+			}
+			if want := "## Exceptions expiring within " + tt.want + "\n"; !strings.Contains(b.String(), want) {
+				t.Errorf("markdown lacks %q", want)
+			}
+		})
 	}
 }
