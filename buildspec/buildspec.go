@@ -355,6 +355,7 @@ func (s *Spec) checkToolchain(name string, tc Toolchain) error {
 // output is one declared output and where it was declared.
 type output struct {
 	path, at, step string
+	seq            int // place in the file's order of outputs, set by checkOverlap
 }
 
 func (s *Spec) checkStep(st *Step, index map[string]int) ([]output, error) {
@@ -420,7 +421,7 @@ func (s *Spec) checkStep(st *Step, index map[string]int) ([]output, error) {
 		if err := checkPath(o); err != nil {
 			return nil, s.errAt(op, "%v", err)
 		}
-		outs = append(outs, output{o, op, st.Name})
+		outs = append(outs, output{path: o, at: op, step: st.Name})
 	}
 	if len(st.Env) > MaxEnv {
 		return nil, s.errAt(sp+".env", "%d variables, more than the limit of %d", len(st.Env), MaxEnv)
@@ -489,9 +490,13 @@ func within(p, dir string) bool {
 }
 
 // checkOverlap refuses two outputs of which one is the other or under it:
-// each output file must come from one step and be declared once.
+// each output file must come from one step and be declared once. outs are
+// in file order; the error names the later of the two.
 func (s *Spec) checkOverlap(outs []output) error {
 	sorted := slices.Clone(outs)
+	for i := range sorted {
+		sorted[i].seq = i
+	}
 	slices.SortStableFunc(sorted, func(a, b output) int { return strings.Compare(a.path, b.path) })
 	// Sorted, a path's descendants follow it, possibly after siblings
 	// such as "a-b" or "a.txt" that sort between "a" and "a/": compare
@@ -503,7 +508,7 @@ func (s *Spec) checkOverlap(outs []output) error {
 			}
 			if within(b.path, a.path) {
 				first, second := a, b
-				if s.atIndex(second.at) < s.atIndex(first.at) {
+				if second.seq < first.seq {
 					first, second = second, first
 				}
 				return s.errAt(second.at, "%q overlaps output %q of step %q", second.path, first.path, first.step)
@@ -511,19 +516,6 @@ func (s *Spec) checkOverlap(outs []output) error {
 		}
 	}
 	return nil
-}
-
-// atIndex orders key paths by where they were declared, for error
-// messages that name the later of two.
-func (s *Spec) atIndex(p string) int {
-	for i, st := range s.Steps {
-		sp := stepPath(i, st.Name) + ".outputs["
-		if rest, ok := strings.CutPrefix(p, sp); ok {
-			n, _ := strconv.Atoi(strings.TrimSuffix(rest, "]"))
-			return i*MaxOutputs*2 + n
-		}
-	}
-	return 0
 }
 
 // Order returns the step names in the order they run: every step after

@@ -143,6 +143,7 @@ func TestErrors(t *testing.T) {
 		{"empty output", header + "steps:\n" + step("a", "    outputs: ['']\n"), 10, "steps.a.outputs[0]: the path is empty"},
 		{"backslash output", header + "steps:\n" + step("a", "    outputs: ['a\\b']\n"), 10, "has a backslash"},
 		{"overlap same step", header + "steps:\n" + step("a", "    outputs: [bin, bin/x]\n"), 10, `steps.a.outputs[1]: "bin/x" overlaps output "bin" of step "a"`},
+		{"overlap same step, parent later", header + "steps:\n" + step("a", "    outputs: [bin/x, bin]\n"), 10, `steps.a.outputs[1]: "bin" overlaps output "bin/x" of step "a"`},
 		{"overlap across steps", header + "steps:\n" + step("a", "    outputs: [bin/x, bin-y, bin.z]\n") + step("b", "    outputs: [bin]\n"), 14, `steps.b.outputs[0]: "bin" overlaps output "bin/x" of step "a"`},
 		{"same output", header + "steps:\n" + step("a", "    outputs: [dist]\n") + step("b", "    outputs: [dist]\n"), 14, `steps.b.outputs[0]: "dist" overlaps output "dist" of step "a"`},
 		{"network without fetch", header + "steps:\n" + step("a", "    network: true\n"), 10, "steps.a.network: network is allowed only for a fetch step (fetch: true)"},
