@@ -164,10 +164,10 @@ func (p *Plane) finishBuild(ctx context.Context, who auth.Principal, req *api.Bu
 	var statement []byte
 	var lock *state.ToolchainLock
 	if req.Succeeded {
-		if outputs, err = p.checkReport(b, req); err != nil {
+		var prov *provenance.Build
+		if outputs, prov, err = p.checkReport(b, req); err != nil {
 			return nil, err
 		}
-		prov, _ := provenance.Parse(req.Statement) // checkReport parsed it
 		lock, err = p.toolchainLock(ctx, who, b.Project, prov)
 		var refused *api.Error
 		switch {
@@ -213,27 +213,28 @@ func (p *Plane) finishBuild(ctx context.Context, who auth.Principal, req *api.Bu
 // checkReport checks a successful build's outputs and provenance: outputs
 // with clean, distinct paths within the limits; a provenance statement of
 // this control plane's builder, for this build, about exactly these outputs,
-// from the spec that was queued.
-func (p *Plane) checkReport(b state.Build, req *api.BuildFinish) ([]state.Output, error) {
+// from the spec that was queued. It returns the outputs to store and the
+// parsed provenance.
+func (p *Plane) checkReport(b state.Build, req *api.BuildFinish) ([]state.Output, *provenance.Build, error) {
 	if len(req.Outputs) == 0 || len(req.Outputs) > maxOutputFiles {
-		return nil, api.Errorf(http.StatusBadRequest, "%d outputs: want 1 to %d", len(req.Outputs), maxOutputFiles)
+		return nil, nil, api.Errorf(http.StatusBadRequest, "%d outputs: want 1 to %d", len(req.Outputs), maxOutputFiles)
 	}
 	prov, err := provenance.Parse(req.Statement)
 	if err != nil {
-		return nil, api.Errorf(http.StatusBadRequest, "%v", err)
+		return nil, nil, api.Errorf(http.StatusBadRequest, "%v", err)
 	}
 	spec, err := buildspec.Parse(b.Spec)
 	if err != nil {
-		return nil, fmt.Errorf("controlplane: build %s: the queued spec no longer parses: %w", b.ID, err)
+		return nil, nil, fmt.Errorf("controlplane: build %s: the queued spec no longer parses: %w", b.ID, err)
 	}
 	specDigest, _ := prov.External["specDigest"].(map[string]any)
 	switch {
 	case prov.BuilderID != p.BuilderID():
-		return nil, api.Errorf(http.StatusBadRequest, "provenance names builder %q, not %q", truncate(prov.BuilderID, 200), p.BuilderID())
+		return nil, nil, api.Errorf(http.StatusBadRequest, "provenance names builder %q, not %q", truncate(prov.BuilderID, 200), p.BuilderID())
 	case prov.InvocationID != b.ID:
-		return nil, api.Errorf(http.StatusBadRequest, "provenance is of invocation %q, not build %s", truncate(prov.InvocationID, 80), b.ID)
+		return nil, nil, api.Errorf(http.StatusBadRequest, "provenance is of invocation %q, not build %s", truncate(prov.InvocationID, 80), b.ID)
 	case specDigest == nil || "sha256:"+fmt.Sprint(specDigest["sha256"]) != spec.Digest():
-		return nil, api.Errorf(http.StatusBadRequest, "provenance records another spec than build %s's %s", b.ID, spec.Digest())
+		return nil, nil, api.Errorf(http.StatusBadRequest, "provenance records another spec than build %s's %s", b.ID, spec.Digest())
 	}
 	subjects := map[string]string{}
 	for _, s := range prov.Subjects {
@@ -243,25 +244,25 @@ func (p *Plane) checkReport(b state.Build, req *api.BuildFinish) ([]state.Output
 	total := 0
 	for _, o := range req.Outputs {
 		if err := CheckSourceName(o.Path); err != nil {
-			return nil, api.Errorf(http.StatusBadRequest, "output %v", err)
+			return nil, nil, api.Errorf(http.StatusBadRequest, "output %v", err)
 		}
 		total += len(o.Data)
 		if total > api.MaxOutputs {
-			return nil, api.Errorf(http.StatusRequestEntityTooLarge, "outputs over %d bytes", api.MaxOutputs)
+			return nil, nil, api.Errorf(http.StatusRequestEntityTooLarge, "outputs over %d bytes", api.MaxOutputs)
 		}
 		sum := sha256.Sum256(o.Data)
 		got := hex.EncodeToString(sum[:])
 		want, ok := subjects[o.Path]
 		if !ok || want != got {
-			return nil, api.Errorf(http.StatusBadRequest, "output %s (sha256:%s) is not a subject of the provenance", truncate(o.Path, 200), got)
+			return nil, nil, api.Errorf(http.StatusBadRequest, "output %s (sha256:%s) is not a subject of the provenance", truncate(o.Path, 200), got)
 		}
 		delete(subjects, o.Path)
 		outputs = append(outputs, state.Output{Path: o.Path, SHA256: got, Size: int64(len(o.Data)), Data: o.Data})
 	}
 	for name := range subjects {
-		return nil, api.Errorf(http.StatusBadRequest, "the provenance names %s, which the report does not hold", truncate(name, 200))
+		return nil, nil, api.Errorf(http.StatusBadRequest, "the provenance names %s, which the report does not hold", truncate(name, 200))
 	}
-	return outputs, nil
+	return outputs, prov, nil
 }
 
 // logBuild appends a chunk to a running build's log.
@@ -342,11 +343,14 @@ func (p *Plane) getOutput(ctx context.Context, who auth.Principal, req *api.Buil
 	if _, err := p.readableBuild(ctx, who, req.ID); err != nil {
 		return nil, err
 	}
-	outs, err := p.db.Outputs(ctx, req.ID, req.Path)
-	if err != nil {
-		return nil, err
+	var outs []state.Output
+	if req.Path != "" { // for "", Outputs would list every output, without data
+		var err error
+		if outs, err = p.db.Outputs(ctx, req.ID, req.Path); err != nil {
+			return nil, err
+		}
 	}
-	if len(outs) == 0 || req.Path == "" {
+	if len(outs) == 0 {
 		return nil, api.Errorf(http.StatusNotFound, "build %s has no output %q", req.ID, truncate(req.Path, 200))
 	}
 	o := outs[0]
