@@ -216,15 +216,10 @@ type Error struct {
 	Err          error
 }
 
+// Error is the text of the yamlnode.Error it holds the fields of, after
+// the package's name.
 func (e *Error) Error() string {
-	s := "buildspec: "
-	if e.Line > 0 {
-		s += "line " + strconv.Itoa(e.Line) + ", column " + strconv.Itoa(e.Column) + ": "
-	}
-	if e.Path != "" {
-		s += e.Path + ": "
-	}
-	return s + e.Err.Error()
+	return "buildspec: " + (&yamlnode.Error{Line: e.Line, Column: e.Column, Path: e.Path, Err: e.Err}).Error()
 }
 
 func (e *Error) Unwrap() error { return e.Err }

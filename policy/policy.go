@@ -75,6 +75,7 @@ import (
 	"cel.dev/cel-go/cel"
 
 	"github.com/hallmark-dev/hallmark/digest"
+	"github.com/hallmark-dev/hallmark/internal/yamlnode"
 	"github.com/hallmark-dev/hallmark/scan"
 )
 
@@ -448,15 +449,10 @@ type ParseError struct {
 	Err          error
 }
 
+// Error is the text of the yamlnode.Error it holds the fields of, after
+// the package's name.
 func (e *ParseError) Error() string {
-	s := "policy: "
-	if e.Line > 0 {
-		s += "line " + strconv.Itoa(e.Line) + ", column " + strconv.Itoa(e.Column) + ": "
-	}
-	if e.Path != "" {
-		s += e.Path + ": "
-	}
-	return s + e.Err.Error()
+	return "policy: " + (&yamlnode.Error{Line: e.Line, Column: e.Column, Path: e.Path, Err: e.Err}).Error()
 }
 
 func (e *ParseError) Unwrap() error { return e.Err }
