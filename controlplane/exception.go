@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -42,20 +43,25 @@ func (p *Plane) policyExceptions(ctx context.Context, project string) ([]policy.
 	}
 	var out []policy.Exception
 	for _, e := range all {
-		if e.Status != state.ExceptionApproved {
-			continue
+		if e.Status == state.ExceptionApproved {
+			out = append(out, policyException(e))
 		}
-		pe := policy.Exception{ID: e.ID, Project: e.Project, Vulnerability: e.Vulnerability, Package: e.Package,
-			Fingerprint: e.Fingerprint, Reason: e.Reason, Requester: e.Requester, Created: e.Created, Expires: e.Expires,
-			Justification: e.Justification}
-		for _, v := range e.Votes {
-			if v.Decision == "approve" {
-				pe.Approvals = append(pe.Approvals, policy.Approval{By: v.Approver, At: v.Time})
-			}
-		}
-		out = append(out, pe)
 	}
 	return out, nil
+}
+
+// policyException is e as the policy checks and evaluates it, with its
+// approvals.
+func policyException(e state.Exception) policy.Exception {
+	pe := policy.Exception{ID: e.ID, Project: e.Project, Vulnerability: e.Vulnerability, Package: e.Package,
+		Fingerprint: e.Fingerprint, Reason: e.Reason, Requester: e.Requester, Created: e.Created, Expires: e.Expires,
+		Justification: e.Justification}
+	for _, v := range e.Votes {
+		if v.Decision == "approve" {
+			pe.Approvals = append(pe.Approvals, policy.Approval{By: v.Approver, At: v.Time})
+		}
+	}
+	return pe
 }
 
 // profileFor returns the policy in force and the resolved profile of project.
@@ -104,9 +110,7 @@ func (p *Plane) requestException(ctx context.Context, who auth.Principal, req *a
 		}
 		e.Fingerprint = t.Fingerprint
 	}
-	if err := pol.CheckException(policy.Exception{ID: e.ID, Project: e.Project, Vulnerability: e.Vulnerability, Package: e.Package,
-		Fingerprint: e.Fingerprint, Reason: e.Reason, Requester: e.Requester, Created: e.Created, Expires: e.Expires,
-		Justification: e.Justification}, prof.Name); err != nil {
+	if err := pol.CheckException(policyException(e), prof.Name); err != nil {
 		return nil, api.Errorf(http.StatusBadRequest, "%v", err)
 	}
 	detail := map[string]string{"vulnerability": e.Vulnerability, "package": e.Package, "fingerprint": e.Fingerprint,
@@ -341,7 +345,7 @@ func (p *Plane) exportVEX(ctx context.Context, who auth.Principal, req *api.VEXR
 			}
 			vuln, pkg = f.ID, f.Package.PURL
 		}
-		st := vex.Statement{Vulnerability: vuln, Products: []string{cmpOr(req.Product, pkg)}, Timestamp: e.Decided}
+		st := vex.Statement{Vulnerability: vuln, Products: []string{cmp.Or(req.Product, pkg)}, Timestamp: e.Decided}
 		if req.Product != "" {
 			st.Subcomponents = []string{pkg}
 		}
@@ -349,7 +353,7 @@ func (p *Plane) exportVEX(ctx context.Context, who auth.Principal, req *api.VEXR
 			st.Status, st.Justification, st.ImpactStatement = vex.NotAffected, e.Justification, e.Impact
 		} else {
 			st.Status = vex.Affected
-			st.ActionStatement = fmt.Sprintf("Accepted by hallmark exception %s until %s: %s", e.ID, e.Expires.Format(time.RFC3339), cmpOr(e.Impact, e.Reason))
+			st.ActionStatement = fmt.Sprintf("Accepted by hallmark exception %s until %s: %s", e.ID, e.Expires.Format(time.RFC3339), cmp.Or(e.Impact, e.Reason))
 		}
 		doc.Statements = append(doc.Statements, st)
 	}
