@@ -63,7 +63,7 @@ func parseCargoLock(path string, data []byte) (*lockfile, error) {
 	}
 	lf := &lockfile{}
 	warn := func(format string, args ...any) {
-		npmWarn(lf, Warning{Path: path, Msg: fmt.Sprintf(format, args...)})
+		lf.warn(Warning{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	var pkgs []*cargoPkg
 	byName := make(map[string][]*cargoPkg)
@@ -169,7 +169,7 @@ func parseCargoLock(path string, data []byte) (*lockfile, error) {
 			root = k
 		}
 	}
-	cs := newNPMComponents()
+	cs := componentSet{}
 	for _, k := range pkgs {
 		switch {
 		case k == root:

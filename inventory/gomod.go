@@ -133,7 +133,7 @@ func applyReplace(reps []*modfile.Replace, mod module.Version) (module.Version, 
 // parseGoSum reads a go.sum: each non-blank line is "path version h1:hash"
 // where version may end in "/go.mod" and hash is the standard base64 of 32
 // bytes. A line that is not of this form becomes a Warning (up to
-// npmMaxWarnings of them) and is skipped.
+// maxFileWarnings of them) and is skipped.
 func parseGoSum(rel string, data []byte) (map[module.Version]bool, []Warning) {
 	sums := make(map[module.Version]bool)
 	var ws []Warning

@@ -186,11 +186,11 @@ func TestGoSumParse(t *testing.T) {
 }
 
 // TestGoSumWarningsBounded: a go.sum of garbage lines gives at most
-// npmMaxWarnings warnings and one saying the rest are not shown.
+// maxFileWarnings warnings and one saying the rest are not shown.
 func TestGoSumWarningsBounded(t *testing.T) {
-	_, ws := parseGoSum("go.sum", []byte(strings.Repeat("bad\n", 3*npmMaxWarnings)))
-	if len(ws) != npmMaxWarnings+1 {
-		t.Fatalf("%d warnings, want %d", len(ws), npmMaxWarnings+1)
+	_, ws := parseGoSum("go.sum", []byte(strings.Repeat("bad\n", 3*maxFileWarnings)))
+	if len(ws) != maxFileWarnings+1 {
+		t.Fatalf("%d warnings, want %d", len(ws), maxFileWarnings+1)
 	}
 	if last := ws[len(ws)-1]; !strings.Contains(last.Msg, "the rest are not shown") {
 		t.Errorf("last warning %q, want one saying the rest are not shown", last.Msg)

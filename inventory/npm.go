@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -134,7 +133,7 @@ type npmParser struct {
 }
 
 func (p *npmParser) warn(format string, args ...any) {
-	npmWarn(p.lf, Warning{Path: p.path, Msg: fmt.Sprintf(format, args...)})
+	p.lf.warn(Warning{Path: p.path, Msg: fmt.Sprintf(format, args...)})
 }
 
 // readPackages reads a version 2 or 3 "packages" map.
@@ -335,7 +334,7 @@ func (p *npmParser) build() {
 			rootDeps = append(rootDeps, n.component.PURL)
 		}
 	}
-	cs := newNPMComponents()
+	cs := componentSet{}
 	for _, key := range p.order {
 		n := p.nodes[key]
 		if n.component == nil {
@@ -548,57 +547,4 @@ func npmFieldError(err error) string {
 		msg = te.Field + ": " + msg
 	}
 	return msg
-}
-
-// npmMaxWarnings bounds the warnings of one lockfile; a file with more
-// problems than that says so in one last warning.
-const npmMaxWarnings = 1000
-
-// npmWarn adds w to lf's warnings, up to npmMaxWarnings. The npm, Python
-// and Cargo parsers share it.
-func npmWarn(lf *lockfile, w Warning) {
-	lf.warnings = appendWarning(lf.warnings, w)
-}
-
-// appendWarning appends w to the warnings ws of one file, up to
-// npmMaxWarnings; the one after those says that the rest are not shown.
-func appendWarning(ws []Warning, w Warning) []Warning {
-	switch n := len(ws); {
-	case n < npmMaxWarnings:
-		ws = append(ws, w)
-	case n == npmMaxWarnings:
-		ws = append(ws, Warning{Path: w.Path, Msg: fmt.Sprintf("over %d warnings; the rest are not shown", npmMaxWarnings)})
-	}
-	return ws
-}
-
-// npmComponents collects the components of one lockfile by PURL, merging
-// repeats (the same package installed in two folders): scope the strongest
-// (Direct, Indirect, Development), the rest united. The npm, Python and
-// Cargo parsers share it.
-type npmComponents map[string]*Component
-
-func newNPMComponents() npmComponents { return make(npmComponents) }
-
-func (cs npmComponents) add(c Component) {
-	old, ok := cs[c.PURL]
-	if !ok {
-		cs[c.PURL] = &c
-		return
-	}
-	mergeComponent(old, c)
-}
-
-// list returns the components sorted by PURL, with their lists sorted and
-// without duplicates.
-func (cs npmComponents) list() []Component {
-	out := make([]Component, 0, len(cs))
-	for _, c := range cs {
-		c.Licenses = sortedUnique(c.Licenses)
-		c.Locations = sortedUnique(c.Locations)
-		c.DependsOn = sortedUnique(c.DependsOn)
-		out = append(out, *c)
-	}
-	slices.SortFunc(out, func(x, y Component) int { return cmp.Compare(x.PURL, y.PURL) })
-	return out
 }

@@ -287,17 +287,17 @@ func checkLockfile(t *testing.T, lf *lockfile) {
 
 func TestLockfileWarningLimit(t *testing.T) {
 	var b strings.Builder
-	for i := range npmMaxWarnings + 50 {
+	for i := range maxFileWarnings + 50 {
 		fmt.Fprintf(&b, "pkg%d\n", i)
 	}
 	lf, err := parseRequirements("requirements.txt", []byte(b.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(lf.components) != npmMaxWarnings+50 || len(lf.warnings) != npmMaxWarnings+1 {
+	if len(lf.components) != maxFileWarnings+50 || len(lf.warnings) != maxFileWarnings+1 {
 		t.Fatalf("%d components, %d warnings", len(lf.components), len(lf.warnings))
 	}
-	if last := lf.warnings[npmMaxWarnings].Msg; last != "over 1000 warnings; the rest are not shown" {
+	if last := lf.warnings[maxFileWarnings].Msg; last != "over 1000 warnings; the rest are not shown" {
 		t.Errorf("last warning %q", last)
 	}
 }

@@ -103,9 +103,9 @@ func parseRequirements(path string, data []byte) (*lockfile, error) {
 	}
 	lf := &lockfile{}
 	warn := func(line int, format string, args ...any) {
-		npmWarn(lf, Warning{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
+		lf.warn(Warning{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
 	}
-	cs := newNPMComponents()
+	cs := componentSet{}
 	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
 	for i := 0; i < len(lines); i++ {
 		start := i + 1
@@ -433,7 +433,7 @@ func parsePoetryLock(path string, data []byte) (*lockfile, error) {
 	}
 	lf := &lockfile{}
 	warn := func(format string, args ...any) {
-		npmWarn(lf, Warning{Path: path, Msg: fmt.Sprintf(format, args...)})
+		lf.warn(Warning{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	type pkg struct {
 		c    Component
@@ -510,7 +510,7 @@ func parsePoetryLock(path string, data []byte) (*lockfile, error) {
 			}
 		}
 	}
-	cs := newNPMComponents()
+	cs := componentSet{}
 	for i, p := range pkgs {
 		switch {
 		case p.dev:

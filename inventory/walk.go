@@ -461,13 +461,13 @@ func readGoSum(p string) ([]byte, error) {
 // builder collects what the jobs found and merges it.
 type builder struct {
 	subject    Component
-	components map[string]*Component
+	components componentSet
 	files      []File
 	warnings   []Warning
 }
 
 func newBuilder() *builder {
-	return &builder{components: make(map[string]*Component)}
+	return &builder{components: componentSet{}}
 }
 
 // assemble turns the results of a directory walk (or of one manifest taken
@@ -560,22 +560,7 @@ func (b *builder) add(c Component) {
 	if c.PURL == "" || c.PURL == b.subject.PURL {
 		return
 	}
-	old, ok := b.components[c.PURL]
-	if !ok {
-		c.Locations = slices.Clone(c.Locations)
-		c.Licenses = slices.Clone(c.Licenses)
-		c.DependsOn = slices.Clone(c.DependsOn)
-		if c.Hashes != nil {
-			h := make(map[string]string, len(c.Hashes))
-			for k, v := range c.Hashes {
-				h[k] = v
-			}
-			c.Hashes = h
-		}
-		b.components[c.PURL] = &c
-		return
-	}
-	mergeComponent(old, c)
+	b.components.add(c)
 }
 
 // mergeComponent merges c into old, a component with the same PURL: Scope
@@ -624,15 +609,9 @@ func strongerScope(a, b Scope) Scope {
 func (b *builder) finish() *Inventory {
 	inv := &Inventory{Subject: b.subject, Warnings: b.warnings}
 	inv.Subject.Locations = sortedUnique(inv.Subject.Locations)
-	for _, c := range b.components {
-		c.Locations = sortedUnique(c.Locations)
-		c.Licenses = sortedUnique(c.Licenses)
-		if c.DependsOn != nil {
-			c.DependsOn = sortedUnique(c.DependsOn)
-		}
-		inv.Components = append(inv.Components, *c)
+	if len(b.components) > 0 { // none is nil, not empty
+		inv.Components = b.components.list()
 	}
-	slices.SortFunc(inv.Components, func(x, y Component) int { return cmp.Compare(x.PURL, y.PURL) })
 	inv.Files = b.files
 	slices.SortFunc(inv.Files, func(x, y File) int { return cmp.Compare(x.Path, y.Path) })
 	sortWarnings(inv.Warnings)
