@@ -256,7 +256,7 @@ func setup(c *config) error {
 		}
 	}
 	if !etcMounted {
-		if err := writeEtc(root); err != nil {
+		if err := writeEtc(filepath.Join(root, "etc")); err != nil {
 			return err
 		}
 	}
@@ -386,24 +386,6 @@ func makeDev(root string) error {
 	}
 	if err := unix.Mount("tmpfs", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=64m"); err != nil {
 		return fmt.Errorf("mount /dev/shm: %w", err)
-	}
-	return nil
-}
-
-func writeEtc(root string) error {
-	etc := filepath.Join(root, "etc")
-	if err := os.MkdirAll(etc, 0o755); err != nil {
-		return fmt.Errorf("mkdir /etc: %w", err)
-	}
-	files := map[string]string{
-		"passwd": "root:x:0:0:hallmark build:/tmp/home:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-		"group":  "root:x:0:\nnogroup:x:65534:\n",
-		"hosts":  "127.0.0.1\tlocalhost " + Hostname + "\n::1\tlocalhost\n",
-	}
-	for n, s := range files {
-		if err := os.WriteFile(filepath.Join(etc, n), []byte(s), 0o644); err != nil {
-			return fmt.Errorf("/etc/%s: %w", n, err)
-		}
 	}
 	return nil
 }

@@ -98,7 +98,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -299,6 +301,34 @@ func check(s Spec) error {
 
 func cleanAbs(p string) bool {
 	return path.IsAbs(p) && path.Clean(p) == p && strings.IndexByte(p, 0) < 0
+}
+
+// WriteEtc writes into dir (made if needed) the /etc a step gets when no
+// Mount provides one: passwd and group with root (HOME /tmp/home) and
+// nobody, and hosts naming Hostname. A caller that mounts its own /etc
+// (with a resolv.conf, say) starts from these.
+func WriteEtc(dir string) error {
+	if err := writeEtc(dir); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
+}
+
+func writeEtc(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("mkdir /etc: %w", err)
+	}
+	files := map[string]string{
+		"passwd": "root:x:0:0:hallmark build:/tmp/home:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+		"group":  "root:x:0:\nnogroup:x:65534:\n",
+		"hosts":  "127.0.0.1\tlocalhost " + Hostname + "\n::1\tlocalhost\n",
+	}
+	for n, s := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(s), 0o644); err != nil {
+			return fmt.Errorf("/etc/%s: %w", n, err)
+		}
+	}
+	return nil
 }
 
 // ErrUnsupported is returned by Run where there are no Linux namespaces.

@@ -674,3 +674,20 @@ func TestGoBuild(t *testing.T) {
 	}
 	t.Logf("go build in the sandbox: %v wall, %v user", r.res.WallTime, r.res.UserTime)
 }
+
+// TestWriteEtc: an /etc a caller mounts, made with WriteEtc, holds what
+// the sandbox synthesizes when none is mounted.
+func TestWriteEtc(t *testing.T) {
+	const script = "cat /etc/passwd /etc/group /etc/hosts"
+	own := sh(t, script, nil)
+	dir := filepath.Join(t.TempDir(), "etc")
+	if err := sandbox.WriteEtc(dir); err != nil {
+		t.Fatal(err)
+	}
+	mounted := sh(t, script, func(s *sandbox.Spec) {
+		s.Mounts = append(s.Mounts, sandbox.Mount{Source: dir, Target: "/etc"})
+	})
+	if own.res.ExitCode != 0 || own.stdout == "" || own.stdout != mounted.stdout {
+		t.Fatalf("synthesized /etc %q (exit %d), WriteEtc's %q (exit %d)", own.stdout, own.res.ExitCode, mounted.stdout, mounted.res.ExitCode)
+	}
+}
