@@ -157,16 +157,6 @@ func makeGroup(base string, v2 bool, ctrl []string, want map[string]string) *cgr
 	return g
 }
 
-// has says whether g holds controller c's limit.
-func (g *cgroup) has(c string) bool {
-	for _, x := range g.ctrl {
-		if x == c {
-			return true
-		}
-	}
-	return false
-}
-
 // oomKills counts the processes of g that the kernel's OOM killer ended
 // for exceeding the memory limit.
 func (g *cgroup) oomKills() int {

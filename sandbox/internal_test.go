@@ -5,6 +5,7 @@ package sandbox
 import (
 	"path"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -66,4 +67,22 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("accepted env %q or command %q", k, cmd)
 		}
 	})
+}
+
+func TestSignalName(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		want string
+	}{
+		{syscall.SIGKILL, "SIGKILL"},
+		{syscall.SIGXCPU, "SIGXCPU"},
+		{syscall.SIGSEGV, "SIGSEGV"},
+		{syscall.Signal(200), "signal 200"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := signalName(tc.sig); got != tc.want {
+				t.Fatalf("signalName(%d) = %q, want %q", int(tc.sig), got, tc.want)
+			}
+		})
+	}
 }

@@ -11,8 +11,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Run runs the step s in a new sandbox and waits for it to end. See the
@@ -65,7 +68,7 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 		for _, c := range g.ctrl {
 			has[c] = true
 		}
-		if g.has("memory") {
+		if slices.Contains(g.ctrl, "memory") {
 			memGroup = g
 		}
 	}
@@ -184,17 +187,9 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 	return res, nil
 }
 
-var signalNames = map[syscall.Signal]string{
-	syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT",
-	syscall.SIGILL: "SIGILL", syscall.SIGTRAP: "SIGTRAP", syscall.SIGABRT: "SIGABRT",
-	syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE", syscall.SIGKILL: "SIGKILL",
-	syscall.SIGUSR1: "SIGUSR1", syscall.SIGSEGV: "SIGSEGV", syscall.SIGUSR2: "SIGUSR2",
-	syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM", syscall.SIGTERM: "SIGTERM",
-	syscall.SIGXCPU: "SIGXCPU", syscall.SIGXFSZ: "SIGXFSZ", syscall.SIGSYS: "SIGSYS",
-}
-
+// signalName names s as signal(7) does ("SIGKILL"), or by number.
 func signalName(s syscall.Signal) string {
-	if n, ok := signalNames[s]; ok {
+	if n := unix.SignalName(s); n != "" {
 		return n
 	}
 	return fmt.Sprintf("signal %d", int(s))
