@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,6 +317,38 @@ func (f failReader) ReadAt(p []byte, off int64) (int, error) {
 		return 0, f.err
 	}
 	return f.r.ReadAt(p, off)
+}
+
+// eofReader returns io.EOF with the last bytes of its input, as
+// io.ReaderAt allows.
+type eofReader struct{ r *bytes.Reader }
+
+func (e eofReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := e.r.ReadAt(p, off)
+	if err == nil && off+int64(n) == e.r.Size() {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// TestReaderAtEOF checks that a reader returning io.EOF with the last bytes
+// of the file reads the same as one returning nil.
+func TestReaderAtEOF(t *testing.T) {
+	b := signedMinimal(t)
+	want, err := Inspect(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Inspect(eofReader{bytes.NewReader(b)}, int64(len(b)))
+	if err != nil {
+		t.Fatalf("Inspect with io.EOF at the end: %v", err)
+	}
+	if !bytes.Equal(got.FileDigest, want.FileDigest) || !bytes.Equal(got.Digest, want.Digest) {
+		t.Errorf("Inspect with io.EOF at the end: digests %x, %x; want %x, %x", got.FileDigest, got.Digest, want.FileDigest, want.Digest)
+	}
+	if _, err := Inspect(eofReader{bytes.NewReader(b[:len(b)-1])}, int64(len(b))); err == nil || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("Inspect of a file shorter than its size = %v, want io.ErrUnexpectedEOF", err)
+	}
 }
 
 // TestStreamErrors checks that read and write errors of the copying pass

@@ -187,10 +187,23 @@ func readAt(r io.ReaderAt, p []byte, off, size int64, what string) error {
 	if off+int64(len(p)) > size {
 		return fmt.Errorf("authenticode: %s at 0x%x: truncated, file is %d bytes", what, off, size)
 	}
-	if _, err := r.ReadAt(p, off); err != nil {
+	if err := readFull(r, p, off); err != nil {
 		return fmt.Errorf("authenticode: reading %s at 0x%x: %w", what, off, err)
 	}
 	return nil
+}
+
+// readFull is r.ReadAt(p, off) failing only when p is not filled: a reader
+// may return io.EOF with the last bytes of its input.
+func readFull(r io.ReaderAt, p []byte, off int64) error {
+	n, err := r.ReadAt(p, off)
+	switch {
+	case n == len(p):
+		return nil
+	case err == nil || err == io.EOF:
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // Digest parses the PE file r of size bytes and computes its SHA-256
@@ -273,7 +286,7 @@ func (m *Image) read(r io.ReaderAt, h hash.Hash, free chan []byte, done func(p [
 		n := min(int64(len(buf)), end-off)
 		p := buf[:n]
 		data := min(n, max(0, m.Size-off)) // the rest is padding
-		if _, err := r.ReadAt(p[:data], off); err != nil {
+		if err := readFull(r, p[:data], off); err != nil {
 			free <- buf
 			return fmt.Errorf("authenticode: reading at 0x%x: %w", off, err)
 		}
