@@ -32,6 +32,7 @@ import (
 
 	"github.com/digitorus/timestamp"
 	"github.com/hallmark-dev/hallmark/authenticode"
+	"github.com/hallmark-dev/hallmark/limit"
 	"github.com/hallmark-dev/hallmark/tsa"
 )
 
@@ -135,8 +136,10 @@ func serveTSA(dir string) error {
 	return http.Serve(l, a)
 }
 
+// readPEM returns the DER bytes of the PEM blocks in the file at path, at
+// least one.
 func readPEM(path string) ([][]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := limit.ReadFile(path, limit.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -144,24 +147,28 @@ func readPEM(path string) ([][]byte, error) {
 	for {
 		var blk *pem.Block
 		if blk, b = pem.Decode(b); blk == nil {
-			return ders, nil
+			break
 		}
 		ders = append(ders, blk.Bytes)
 	}
+	if len(ders) == 0 {
+		return nil, fmt.Errorf("%s: no PEM block", path)
+	}
+	return ders, nil
 }
 
 func sign(dir, in, out, tsaURL string) error {
 	certs, err := readPEM(filepath.Join(dir, "cert.pem"))
-	if err != nil || len(certs) == 0 {
-		return fmt.Errorf("cert.pem: %v", err)
+	if err != nil {
+		return err
 	}
 	leaf, err := x509.ParseCertificate(certs[0])
 	if err != nil {
 		return err
 	}
 	keys, err := readPEM(filepath.Join(dir, "key.pem"))
-	if err != nil || len(keys) == 0 {
-		return fmt.Errorf("key.pem: %v", err)
+	if err != nil {
+		return err
 	}
 	k, err := x509.ParsePKCS8PrivateKey(keys[0])
 	if err != nil {
