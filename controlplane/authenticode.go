@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
@@ -36,10 +37,7 @@ func (p *Plane) signPE(ctx context.Context, who auth.Principal, req *api.Authent
 	if len(req.Name) > 1024 {
 		return nil, api.Errorf(http.StatusBadRequest, "name of %d bytes: at most 1024", len(req.Name))
 	}
-	keyName := req.Key
-	if keyName == "" {
-		keyName = DefaultKey
-	}
+	keyName := cmp.Or(req.Key, DefaultKey)
 	if err := checkKeyName(keyName); err != nil {
 		return nil, err
 	}

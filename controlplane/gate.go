@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -434,14 +435,7 @@ func (p *Plane) readProjects(who auth.Principal, project string) error {
 			return err
 		}
 	}
-	return authorize(who, auth.ReadProject, cmpOr(project, who.Project))
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+	return authorize(who, auth.ReadProject, cmp.Or(project, who.Project))
 }
 
 // newID returns a fresh identifier: prefix, "-", 16 hex digits.

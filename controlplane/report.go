@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -76,7 +77,7 @@ func (p *Plane) reportData(ctx context.Context, who auth.Principal, req *api.Rep
 		b.Subject = strings.Join(names, ", ")
 		for _, dec := range verdict.Decisions {
 			if dec.Action != policy.Pass {
-				b.Findings[cmpOr(string(dec.Severity), "unknown")]++
+				b.Findings[cmp.Or(string(dec.Severity), "unknown")]++
 			}
 		}
 		d.Builds = append(d.Builds, b)
@@ -115,7 +116,7 @@ func (p *Plane) reportData(ctx context.Context, who auth.Principal, req *api.Rep
 			pkg = f.Package.Name + "@" + f.Package.Version
 		}
 		d.Findings = append(d.Findings, report.Finding{Fingerprint: t.Fingerprint, Project: t.Project, ID: f.ID, Package: pkg,
-			Severity: cmpOr(t.Severity, "unknown"), Status: t.Status, Owner: t.Owner, FirstSeen: t.FirstSeen, Due: t.Due})
+			Severity: cmp.Or(t.Severity, "unknown"), Status: t.Status, Owner: t.Owner, FirstSeen: t.FirstSeen, Due: t.Due})
 	}
 
 	records, err := p.db.RecordsBetween(ctx, from, to, maxReportRecords)
@@ -154,7 +155,7 @@ func (p *Plane) reportData(ctx context.Context, who auth.Principal, req *api.Rep
 			continue
 		}
 		d.PolicyChanges = append(d.PolicyChanges, report.PolicyChange{Time: v.Created, By: v.Author, Digest: v.Digest,
-			Summary: "version " + strconv.FormatInt(v.Version, 10) + ": " + cmpOr(v.Comment, "(no comment)")})
+			Summary: "version " + strconv.FormatInt(v.Version, 10) + ": " + cmp.Or(v.Comment, "(no comment)")})
 	}
 	return d, nil
 }

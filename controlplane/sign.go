@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -87,10 +88,7 @@ func (p *Plane) signItems(ctx context.Context, who auth.Principal, req *api.Sign
 	if _, err := p.TSA(); err != nil {
 		return nil, err
 	}
-	keyName := req.Key
-	if keyName == "" {
-		keyName = DefaultKey
-	}
+	keyName := cmp.Or(req.Key, DefaultKey)
 	if err := checkKeyName(keyName); err != nil {
 		return nil, err
 	}
