@@ -95,6 +95,11 @@ func writeGoVulnDB(dir string, recs []*osv.Record) error {
 	var vulns []vulnEntry
 	var latest time.Time
 	for _, r := range recs {
+		// The id names the record's file: a hostile one must not name a
+		// file outside dir.
+		if !filepath.IsLocal(r.ID) || strings.ContainsAny(r.ID, `/\`) {
+			return fmt.Errorf("record id %.80q cannot be a file name", r.ID)
+		}
 		out := osvOut{SchemaVersion: r.SchemaVersion, ID: r.ID, Modified: rfc3339(r.Modified),
 			Aliases: r.Aliases, Summary: r.Summary, Details: r.Details, DatabaseSpecific: r.DatabaseSpecific}
 		if !r.Published.IsZero() {

@@ -95,6 +95,26 @@ func TestReachability(t *testing.T) {
 	}
 }
 
+// TestWriteGoVulnDBID checks that a record id that is not a plain file name
+// is refused, and nothing written outside the database's directory.
+func TestWriteGoVulnDBID(t *testing.T) {
+	for _, id := range []string{"../escape", "ID/../../escape", "/tmp/escape", "a/b", `a\b`, ""} {
+		t.Run(id, func(t *testing.T) {
+			parent := t.TempDir()
+			dir := filepath.Join(parent, "db")
+			rec := &osv.Record{ID: id, Affected: []osv.Affected{{Package: osv.Package{Ecosystem: "Go", Name: "example.com/m"}}}}
+			err := writeGoVulnDB(dir, []*osv.Record{rec})
+			if err == nil || !strings.Contains(err.Error(), "cannot be a file name") {
+				t.Errorf("writeGoVulnDB of id %q = %v, want it refused", id, err)
+			}
+			entries, _ := os.ReadDir(parent)
+			if len(entries) != 1 || entries[0].Name() != "db" {
+				t.Errorf("the parent of the database holds %v", entries)
+			}
+		})
+	}
+}
+
 func TestReadGovulncheck(t *testing.T) {
 	stream := `{"config": {"protocol_version": "v1.0.0"}}
 {"progress": {"message": "Scanning your code..."}}
