@@ -69,13 +69,7 @@ func (db *DB) Policy(ctx context.Context, version int64) (Policy, error) {
 		where, args = ` ORDER BY version DESC LIMIT 1`, nil
 	}
 	ps, err := db.policies(ctx, true, where, args...)
-	if err == nil && len(ps) == 0 {
-		err = fmt.Errorf("state: policy version %d: %w", version, ErrNotFound)
-	}
-	if err != nil {
-		return Policy{}, err
-	}
-	return ps[0], nil
+	return one(ps, err, fmt.Sprintf("policy version %d", version))
 }
 
 // Policies returns every version, newest first, without their bodies.
@@ -391,13 +385,7 @@ func (db *DB) AddException(ctx context.Context, e Exception) error {
 // Exception returns the exception id with its votes, or ErrNotFound.
 func (db *DB) Exception(ctx context.Context, id string) (Exception, error) {
 	es, err := db.exceptions(ctx, ` WHERE e.id = ?`, id)
-	if err == nil && len(es) == 0 {
-		err = fmt.Errorf("state: exception %q: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Exception{}, err
-	}
-	return es[0], nil
+	return one(es, err, fmt.Sprintf("exception %q", id))
 }
 
 // Exceptions returns the exceptions of project ("" for all), oldest first,

@@ -128,8 +128,9 @@ func (db *DB) Build(ctx context.Context, id string, withSource bool) (Build, err
 	if withSource {
 		src = "source"
 	}
+	what := fmt.Sprintf("build %q", id)
 	var out []Build
-	err := db.list(ctx, fmt.Sprintf("build %q", id), func(rows *sql.Rows) error {
+	err := db.list(ctx, what, func(rows *sql.Rows) error {
 		var b Build
 		var created, started, finished sql.NullInt64
 		if err := rows.Scan(&b.ID, &b.Project, &b.Status, &b.Ref, &b.URI, &b.Spec, &b.Source, &b.Submitter, &b.Worker,
@@ -140,13 +141,7 @@ func (db *DB) Build(ctx context.Context, id string, withSource bool) (Build, err
 		out = append(out, b)
 		return nil
 	}, `SELECT id, project, status, ref, uri, spec, `+src+`, submitter, worker, created, started, finished, error, log, bundle FROM builds WHERE id = ?`, id)
-	if err == nil && len(out) == 0 {
-		err = fmt.Errorf("state: build %q: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Build{}, err
-	}
-	return out[0], nil
+	return one(out, err, what)
 }
 
 // Outputs returns the outputs of build id, by path; with their data only
@@ -191,13 +186,7 @@ func (db *DB) ToolchainLockOf(ctx context.Context, project, spec string) (Toolch
 		out = append(out, l)
 		return nil
 	}, `SELECT project, spec, digest, locks, build, updated FROM toolchain_locks WHERE project = ? AND spec = ?`, project, spec)
-	if err == nil && len(out) == 0 {
-		err = fmt.Errorf("state: toolchain lock of %s/%s: %w", project, spec, ErrNotFound)
-	}
-	if err != nil {
-		return ToolchainLock{}, err
-	}
-	return out[0], nil
+	return one(out, err, fmt.Sprintf("toolchain lock of %s/%s", project, spec))
 }
 
 // SetToolchainLock records l as the lock of its project's spec.

@@ -29,14 +29,9 @@ func (db *DB) CreateProject(ctx context.Context, p Project) error {
 
 // Project returns the project name, or ErrNotFound.
 func (db *DB) Project(ctx context.Context, name string) (Project, error) {
-	ps, err := db.projects(ctx, fmt.Sprintf("project %q", name), ` WHERE name = ?`, name)
-	if err == nil && len(ps) == 0 {
-		err = fmt.Errorf("state: project %q: %w", name, ErrNotFound)
-	}
-	if err != nil {
-		return Project{}, err
-	}
-	return ps[0], nil
+	what := fmt.Sprintf("project %q", name)
+	ps, err := db.projects(ctx, what, ` WHERE name = ?`, name)
+	return one(ps, err, what)
 }
 
 // Projects returns all projects, by name.
@@ -92,14 +87,9 @@ func (db *DB) CreateToken(ctx context.Context, t Token) error {
 
 // Token returns the token id, or ErrNotFound.
 func (db *DB) Token(ctx context.Context, id string) (Token, error) {
-	ts, err := db.tokens(ctx, fmt.Sprintf("token %q", id), ` WHERE id = ?`, id)
-	if err == nil && len(ts) == 0 {
-		err = fmt.Errorf("state: token %q: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Token{}, err
-	}
-	return ts[0], nil
+	what := fmt.Sprintf("token %q", id)
+	ts, err := db.tokens(ctx, what, ` WHERE id = ?`, id)
+	return one(ts, err, what)
 }
 
 // Tokens returns all tokens, revoked and expired ones too, by creation time.

@@ -626,6 +626,19 @@ func (db *DB) update(ctx context.Context, what string, q string, args ...any) er
 	return nil
 }
 
+// one returns the row a lookup by key found in rows, or ErrNotFound, wrapped
+// naming what, if it found none.
+func one[T any](rows []T, err error, what string) (T, error) {
+	var zero T
+	if err != nil {
+		return zero, err
+	}
+	if len(rows) == 0 {
+		return zero, fmt.Errorf("state: %s: %w", what, ErrNotFound)
+	}
+	return rows[0], nil
+}
+
 // list runs a read and calls scan for each row.
 func (db *DB) list(ctx context.Context, what string, scan func(*sql.Rows) error, q string, args ...any) error {
 	rows, err := db.r.QueryContext(ctx, db.d.q(q), args...)
