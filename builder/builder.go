@@ -91,7 +91,9 @@ import (
 	"time"
 
 	"github.com/hallmark-dev/hallmark/buildspec"
+	"github.com/hallmark-dev/hallmark/digest"
 	"github.com/hallmark-dev/hallmark/inventory"
+	"github.com/hallmark-dev/hallmark/limit"
 	"github.com/hallmark-dev/hallmark/sandbox"
 	"github.com/hallmark-dev/hallmark/toolchain"
 )
@@ -485,13 +487,9 @@ func (b *build) runStep(ctx context.Context, st *buildspec.Step) (*StepResult, e
 		env["GOPROXY"] = "off"
 	}
 	lim := b.limits(st)
-	h := sha256.New()
-	lw := &logWriter{h: h}
-	var w io.Writer = lw
+	lw := &logWriter{h: sha256.New()}
 	if b.opts.Logs != nil {
-		if x := b.opts.Logs(st.Name); x != nil {
-			w = &logWriter{h: h, next: x}
-		}
+		lw.next = b.opts.Logs(st.Name)
 	}
 	sr := &StepResult{Name: st.Name, Command: st.Run, Toolchain: st.Toolchain, Network: st.Network, Limits: lim}
 	sres, err := sandbox.Run(ctx, sandbox.Spec{
@@ -504,13 +502,11 @@ func (b *build) runStep(ctx context.Context, st *buildspec.Step) (*StepResult, e
 		Scratch:         true,
 		Network:         st.Network,
 		Limits:          lim,
-		Stdout:          w,
-		Stderr:          w,
+		Stdout:          lw,
+		Stderr:          lw,
 	})
-	if lw2, ok := w.(*logWriter); ok {
-		sr.LogSize = lw2.n
-	}
-	sr.LogSHA256 = hex.EncodeToString(h.Sum(nil))
+	sr.LogSize = lw.n
+	sr.LogSHA256 = hex.EncodeToString(lw.h.Sum(nil))
 	if sres != nil {
 		sr.Exit, sr.Signal, sr.Killed, sr.Leftover, sr.Duration = sres.ExitCode, sres.Signal, sres.Killed, sres.Leftover, sres.WallTime
 	}
@@ -589,16 +585,11 @@ func networkEtc(dir string) (string, error) {
 	if err := os.MkdirAll(filepath.Join(etc, "ssl", "certs"), 0o755); err != nil {
 		return "", err
 	}
-	files := map[string]string{
-		"passwd": "root:x:0:0:hallmark build:/tmp/home:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-		"group":  "root:x:0:\nnogroup:x:65534:\n",
-		"hosts":  "127.0.0.1\tlocalhost " + sandbox.Hostname + "\n::1\tlocalhost\n",
+	if err := sandbox.WriteEtc(etc); err != nil {
+		return "", err
 	}
-	if b, err := os.ReadFile("/etc/resolv.conf"); err == nil && len(b) < 1<<16 {
-		files["resolv.conf"] = string(b)
-	}
-	for n, s := range files {
-		if err := os.WriteFile(filepath.Join(etc, n), []byte(s), 0o644); err != nil {
+	if b, err := limit.ReadFile("/etc/resolv.conf", 64<<10); err == nil {
+		if err := os.WriteFile(filepath.Join(etc, "resolv.conf"), b, 0o644); err != nil {
 			return "", err
 		}
 	}
@@ -663,17 +654,11 @@ func hashOutputs(dir string, spec *buildspec.Spec) ([]Output, error) {
 		}
 		rel, _ := filepath.Rel(dir, p)
 		rel = filepath.ToSlash(rel)
-		f, err := os.Open(p)
+		sum, n, err := digest.File(p)
 		if err != nil {
 			return err
 		}
-		h := sha256.New()
-		n, err := io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			return err
-		}
-		outs = append(outs, Output{Path: rel, Step: stepOf(spec, rel), Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+		outs = append(outs, Output{Path: rel, Step: stepOf(spec, rel), Size: n, SHA256: sum.Hex()})
 		return nil
 	})
 	if err != nil {

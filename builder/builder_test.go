@@ -301,7 +301,7 @@ func TestEscapes(t *testing.T) {
 		{name: "postgres", script: "exec 3<>/dev/tcp/127.0.0.1/5432 && echo connected", want: []string{"step s", "exited with status 1"}, log: "Connection refused"},
 		{name: "host-loopback", script: "exec 3<>/dev/tcp/" + strings.Replace(l.Addr().String(), ":", "/", 1) + " && echo connected", want: []string{"exited with status 1"}, log: "Connection refused"},
 		{name: "outside", script: "exec 3<>/dev/tcp/192.0.2.1/443 && echo connected", want: []string{"exited with status 1"}, log: "unreachable"},
-		{name: "controlplane", script: "cat " + cp + "/platform.key", want: []string{"exited with status 1"}, log: "No such file"},
+		{name: "controlplane", script: "cat " + cp + "/platform.key", want: []string{"exited with status 1", "(last output: ", "No such file"}, log: "No such file"},
 		{name: "home", script: "ls -a " + home, want: []string{"exited with status 2"}, log: "No such file"},
 		{name: "write-root", script: "echo x > /evil", want: []string{"exited with status"}, log: "Read-only file system"},
 		{name: "write-usr", script: "echo x > /usr/evil", want: []string{"exited with status"}, log: "Read-only file system"},

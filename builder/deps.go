@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/dirhash"
 
 	"github.com/hallmark-dev/hallmark/inventory"
+	"github.com/hallmark-dev/hallmark/limit"
 	"github.com/hallmark-dev/hallmark/toolchain"
 )
 
@@ -101,12 +101,7 @@ func goSums(root string) ([]goSumLine, error) {
 			return nil
 		}
 		rel, _ := filepath.Rel(root, p)
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		b, err := io.ReadAll(io.LimitReader(f, maxGoSum+1))
-		f.Close()
+		b, err := limit.ReadFile(p, maxGoSum)
 		if err != nil {
 			return err
 		}
@@ -166,10 +161,9 @@ func dependencies(ctx context.Context, root, modCache string, cache *toolchain.C
 			continue
 		}
 		purl := goPURL(l.Path, l.Version)
-		raw, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(l.H1, "h1:"))
 		d := byPURL[purl]
 		if d == nil {
-			d = &Dependency{PURL: purl, Digest: map[string]string{"dirHash": hex.EncodeToString(raw)}, Location: l.File}
+			d = &Dependency{PURL: purl, Digest: map[string]string{"dirHash": h1Hex(l.H1)}, Location: l.File}
 			byPURL[purl] = d
 		}
 		d.Checked = d.Checked || checked
