@@ -194,6 +194,30 @@ func testWebhooks(t *testing.T, url string) {
 // testQueue: four workers drain ten queued builds at once; each build is
 // claimed exactly once, in order of submission per worker; only the claiming
 // worker finishes it, once.
+func testToolchainLocks(t *testing.T, url string) {
+	db := open(t, url)
+	_, err := db.ToolchainLockOf(ctx, "shop", "app")
+	wantErr(t, "none yet", err, ErrNotFound)
+	first := ToolchainLock{Project: "shop", Spec: "app", Digest: "sha256:aa", Locks: `{"go":"1.26"}`, Build: "b-1", Updated: ts}
+	ok(t, db.SetToolchainLock(ctx, first))
+	got, err := db.ToolchainLockOf(ctx, "shop", "app")
+	ok(t, err)
+	same(t, "first", got, first)
+	next := ToolchainLock{Project: "shop", Spec: "app", Digest: "sha256:bb", Locks: `{"go":"1.27"}`, Build: "b-2", Updated: ts.Add(time.Hour)}
+	ok(t, db.SetToolchainLock(ctx, next))
+	got, err = db.ToolchainLockOf(ctx, "shop", "app")
+	ok(t, err)
+	same(t, "replaced", got, next)
+	_, err = db.ToolchainLockOf(ctx, "shop", "other")
+	wantErr(t, "another spec", err, ErrNotFound)
+	if err := db.SetToolchainLock(ctx, ToolchainLock{Project: "shop", Spec: "app", Digest: "d", Locks: "{}"}); err == nil {
+		t.Error("a lock without its build was stored")
+	}
+	got, err = db.ToolchainLockOf(ctx, "shop", "app")
+	ok(t, err)
+	same(t, "after a refused lock", got, next)
+}
+
 func testQueue(t *testing.T, url string) {
 	db := open(t, url)
 	for i := range 10 {

@@ -196,19 +196,14 @@ func (db *DB) SetToolchainLock(ctx context.Context, l ToolchainLock) error {
 		text("locks", l.Locks, true), text("build", l.Build, true), err); err != nil {
 		return fmt.Errorf("state: toolchain lock: %w", err)
 	}
-	return db.tx(ctx, "toolchain lock", func(tx *sql.Tx) error {
-		n, err := tx.ExecContext(ctx, db.d.q(`UPDATE toolchain_locks SET digest = ?, locks = ?, build = ?, updated = ? WHERE project = ? AND spec = ?`),
-			l.Digest, l.Locks, l.Build, at, l.Project, l.Spec)
-		if err != nil {
-			return err
-		}
-		if rows, _ := n.RowsAffected(); rows > 0 {
-			return nil
-		}
-		_, err = tx.ExecContext(ctx, db.d.q(`INSERT INTO toolchain_locks (project, spec, digest, locks, build, updated) VALUES (?, ?, ?, ?, ?, ?)`),
-			l.Project, l.Spec, l.Digest, l.Locks, l.Build, at)
-		return err
-	})
+	// One statement: two first locks of a spec recorded at once cannot
+	// collide on the key, as an UPDATE and then an INSERT could.
+	if _, err := db.exec(ctx, `INSERT INTO toolchain_locks (project, spec, digest, locks, build, updated) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (project, spec) DO UPDATE SET digest = excluded.digest, locks = excluded.locks, build = excluded.build, updated = excluded.updated`,
+		l.Project, l.Spec, l.Digest, l.Locks, l.Build, at); err != nil {
+		return fmt.Errorf("state: toolchain lock: %w", err)
+	}
+	return nil
 }
 
 // AppendBuildLog adds a chunk to the log of the running build id, from the

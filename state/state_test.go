@@ -159,6 +159,7 @@ func testStorage(t *testing.T, fresh func(testing.TB) string) {
 		{"ConcurrentVotes", testConcurrentVotes},
 		{"Webhooks", testWebhooks},
 		{"Queue", testQueue},
+		{"ToolchainLocks", testToolchainLocks},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, fresh(t)) })
 	}
