@@ -14,6 +14,9 @@ import (
 	"sync"
 
 	"golang.org/x/mod/sumdb/dirhash"
+
+	"github.com/hallmark-dev/hallmark/internal/atomicfile"
+	"github.com/hallmark-dev/hallmark/limit"
 )
 
 // MaxTreeFiles bounds the files of a tree that Cache hashes.
@@ -185,6 +188,12 @@ func (c *Cache) HashZip(p string) (string, error) {
 	return c.fileHash("zip", p, func(p string) (string, error) { return dirhash.HashZip(p, dirhash.Hash1) })
 }
 
+// file is where the entry key ("kind:hex") lives in c.dir: "hex.kind".
+func (c *Cache) file(key string) string {
+	kind, h, _ := strings.Cut(key, ":")
+	return filepath.Join(c.dir, h+"."+kind)
+}
+
 func (c *Cache) get(key string) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -194,8 +203,8 @@ func (c *Cache) get(key string) (string, bool) {
 	if c.dir == "" {
 		return "", false
 	}
-	b, err := os.ReadFile(filepath.Join(c.dir, key[strings.IndexByte(key, ':')+1:]+"."+key[:strings.IndexByte(key, ':')]))
-	if err != nil || len(b) > 256 {
+	b, err := limit.ReadFile(c.file(key), 256)
+	if err != nil {
 		return "", false
 	}
 	h := strings.TrimSpace(string(b))
@@ -203,21 +212,14 @@ func (c *Cache) get(key string) (string, bool) {
 	return h, true
 }
 
+// put remembers h under key; an entry that cannot be written to c.dir is
+// kept in memory only.
 func (c *Cache) put(key, h string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.mem[key] = h
-	if c.dir == "" {
-		return
-	}
-	name := filepath.Join(c.dir, key[strings.IndexByte(key, ':')+1:]+"."+key[:strings.IndexByte(key, ':')])
-	tmp, err := os.CreateTemp(c.dir, ".tmp-")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.WriteString(h + "\n")
-	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), name) != nil {
-		os.Remove(tmp.Name())
+	if c.dir != "" {
+		atomicfile.Write(c.file(key), []byte(h+"\n"), 0o600)
 	}
 }
 

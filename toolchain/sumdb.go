@@ -3,7 +3,6 @@ package toolchain
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"sync"
 
 	"golang.org/x/mod/sumdb"
+
+	"github.com/hallmark-dev/hallmark/limit"
 )
 
 // SumDBKey is the verifier key of sum.golang.org, the Go checksum database
@@ -58,23 +59,8 @@ type offlineOps struct {
 	security      string
 }
 
+// maxSumDBFile bounds a record, tile or tree head read from the caches.
 const maxSumDBFile = 1 << 20
-
-func readSmall(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSumDBFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxSumDBFile {
-		return nil, fmt.Errorf("%s: more than %d bytes", p, maxSumDBFile)
-	}
-	return b, nil
-}
 
 func (o *offlineOps) ReadRemote(p string) ([]byte, error) {
 	o.mu.Lock()
@@ -94,7 +80,7 @@ func (o *offlineOps) ReadConfig(file string) ([]byte, error) {
 	if o.latest != nil {
 		return o.latest, nil
 	}
-	b, err := readSmall(filepath.Join(o.config, filepath.FromSlash(path.Clean("/"+file))))
+	b, err := limit.ReadFile(filepath.Join(o.config, filepath.FromSlash(path.Clean("/"+file))), maxSumDBFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return []byte{}, nil
 	}
@@ -109,7 +95,7 @@ func (o *offlineOps) WriteConfig(file string, old, new []byte) error {
 }
 
 func (o *offlineOps) ReadCache(file string) ([]byte, error) {
-	return readSmall(filepath.Join(o.cache, filepath.FromSlash(path.Clean("/"+file))))
+	return limit.ReadFile(filepath.Join(o.cache, filepath.FromSlash(path.Clean("/"+file))), maxSumDBFile)
 }
 
 func (o *offlineOps) WriteCache(file string, data []byte) {}

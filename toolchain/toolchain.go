@@ -183,11 +183,7 @@ func (r *Resolver) Resolve(ctx context.Context, lock buildspec.Toolchain) (*Tool
 	if err := makeExecutable(dir, goos, goarch); err != nil {
 		return nil, fmt.Errorf("toolchain: go %s: %w", lock.Go, err)
 	}
-	c := r.Cache
-	if c == nil {
-		c, _ = NewCache("")
-		r.Cache = c
-	}
+	c := r.cache()
 	t := &Toolchain{Go: lock.Go, Module: mod, Version: vers, Dir: dir}
 	if t.H1, err = c.HashDir(dir, mod); err != nil {
 		return nil, err
@@ -257,12 +253,7 @@ func (r *Resolver) Resolve(ctx context.Context, lock buildspec.Toolchain) (*Tool
 // fails with a *MismatchError when it is no longer what was verified. The
 // builder calls it before every step after the first.
 func (r *Resolver) Recheck(t *Toolchain) error {
-	c := r.Cache
-	if c == nil {
-		c, _ = NewCache("")
-		r.Cache = c
-	}
-	h, err := c.HashDir(t.Dir, t.Module)
+	h, err := r.cache().HashDir(t.Dir, t.Module)
 	if err != nil {
 		return err
 	}
@@ -270,6 +261,14 @@ func (r *Resolver) Recheck(t *Toolchain) error {
 		return &MismatchError{Module: t.Module, What: "h1 (verified at the start of the build)", Expected: t.H1, Got: h}
 	}
 	return nil
+}
+
+// cache returns r.Cache, made in memory the first time when nil.
+func (r *Resolver) cache() *Cache {
+	if r.Cache == nil {
+		r.Cache, _ = NewCache("")
+	}
+	return r.Cache
 }
 
 // download fetches mod into the module cache mc with the go command, which

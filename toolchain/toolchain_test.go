@@ -161,6 +161,9 @@ func TestCacheOnDisk(t *testing.T) {
 	if len(ents) != 1 {
 		t.Fatalf("%d cache entries, want 1", len(ents))
 	}
+	if b, err := os.ReadFile(filepath.Join(cd, ents[0].Name())); err != nil || string(b) != h1+"\n" || !strings.HasSuffix(ents[0].Name(), ".dir") {
+		t.Fatalf("cache entry %s holds %q (%v), want %q", ents[0].Name(), b, err, h1+"\n")
+	}
 	c2, _ := NewCache(cd)
 	if h2, err := c2.HashDir(dir, mod); err != nil || h2 != h1 {
 		t.Fatalf("second cache: %v %v", h2, err)
