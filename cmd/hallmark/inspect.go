@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -208,8 +209,14 @@ func showBundle(path string, b *bundle.Bundle) *bundleShown {
 		if t := e.GetIntegratedTime(); t > 0 {
 			l.IntegratedTime = time.Unix(t, 0).UTC()
 		}
+		// A checkpoint's note starts "ORIGIN\nTREE SIZE\n"; the bundle is
+		// not verified here, so a shorter one is shown as it is.
 		if cp := e.GetInclusionProof().GetCheckpoint().GetEnvelope(); cp != "" {
-			l.Checkpoint = strings.SplitN(cp, "\n", 3)[0] + " tree size " + strings.SplitN(cp, "\n", 3)[1]
+			if lines := strings.SplitN(cp, "\n", 3); len(lines) >= 2 {
+				l.Checkpoint = lines[0] + " tree size " + lines[1]
+			} else {
+				l.Checkpoint = strconv.Quote(cp)
+			}
 		}
 		out.LogEntries = append(out.LogEntries, l)
 	}
