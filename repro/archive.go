@@ -46,14 +46,20 @@ func (m *member) ownerString() string {
 	return s
 }
 
+// memberKey is the key of the next member named name: the name, with #n
+// for its nth repeat. seen counts the names met so far.
+func memberKey(seen map[string]int, name string) string {
+	seen[name]++
+	if seen[name] > 1 {
+		return fmt.Sprintf("%s#%d", name, seen[name])
+	}
+	return name
+}
+
 func keyMembers(ms []member) map[string]*member {
 	m, seen := map[string]*member{}, map[string]int{}
 	for i := range ms {
-		seen[ms[i].name]++
-		ms[i].key = ms[i].name
-		if seen[ms[i].name] > 1 {
-			ms[i].key = fmt.Sprintf("%s#%d", ms[i].name, seen[ms[i].name])
-		}
+		ms[i].key = memberKey(seen, ms[i].name)
 		m[ms[i].key] = &ms[i]
 	}
 	return m
@@ -105,11 +111,7 @@ func tarContents(r blob, keys map[string]bool, max int64) map[string][]byte {
 		if err != nil {
 			break
 		}
-		seen[h.Name]++
-		k := h.Name
-		if seen[h.Name] > 1 {
-			k = fmt.Sprintf("%s#%d", h.Name, seen[h.Name])
-		}
+		k := memberKey(seen, h.Name)
 		if !keys[k] {
 			continue
 		}
@@ -171,11 +173,7 @@ func zipContents(r blob, keys map[string]bool, max int64) map[string][]byte {
 	seen := map[string]int{}
 	total := 2 * max
 	for _, f := range zr.File {
-		seen[f.Name]++
-		k := f.Name
-		if seen[f.Name] > 1 {
-			k = fmt.Sprintf("%s#%d", f.Name, seen[f.Name])
-		}
+		k := memberKey(seen, f.Name)
 		lim := min(max, total)
 		if !keys[k] || f.UncompressedSize64 > uint64(lim) {
 			continue

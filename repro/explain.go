@@ -108,10 +108,12 @@ func explainFiles(ctx context.Context, d *FileDiff, want, got string, opts Optio
 	defer fb.Close()
 	sa, err := fa.Stat()
 	if err != nil {
+		d.Details = append(d.Details, fmt.Sprintf("cannot explain: %v", err))
 		return
 	}
 	sb, err := fb.Stat()
 	if err != nil {
+		d.Details = append(d.Details, fmt.Sprintf("cannot explain: %v", err))
 		return
 	}
 	e := newExpl(opts.MaxExplain)

@@ -397,7 +397,7 @@ func CompareDigests(ctx context.Context, subjects []Subject, got string, opts Op
 		d := FileDiff{Path: s.Path, Want: &wn.entry}
 		switch {
 		case gn == nil:
-			d.Kind, d.Want = Missing, &wn.entry
+			d.Kind = Missing
 		case gn.entry.Type != "file":
 			d.Kind, d.What, d.Got = Changed, []string{WhatType}, &gn.entry
 		case gn.entry.SHA256 != wn.entry.SHA256:
@@ -405,7 +405,8 @@ func CompareDigests(ctx context.Context, subjects []Subject, got string, opts Op
 		default:
 			continue
 		}
-		if d.Kind == Changed && d.What[0] == WhatContent && s.Original != "" && !opts.NoExplain {
+		content := d.Kind == Changed && d.What[0] == WhatContent
+		if content && s.Original != "" && !opts.NoExplain {
 			on := &node{abs: s.Original, entry: Entry{Type: "file"}}
 			if err := hashNode(on); err != nil {
 				d.Details = append(d.Details, fmt.Sprintf("original %s: %v", s.Original, err))
@@ -416,10 +417,8 @@ func CompareDigests(ctx context.Context, subjects []Subject, got string, opts Op
 				explainFiles(ctx, &d, s.Original, abs, opts)
 			}
 		}
-		if wn.entry.Size < 0 {
-			if d.Kind == Changed && d.What[0] == WhatContent && len(d.Details) == 0 {
-				d.Details = append(d.Details, "the original is not at hand: the difference can be named, not explained")
-			}
+		if content && wn.entry.Size < 0 && len(d.Details) == 0 {
+			d.Details = append(d.Details, "the original is not at hand: the difference can be named, not explained")
 		}
 		rep.Diffs = append(rep.Diffs, d)
 	}
@@ -443,14 +442,9 @@ func entryOf(fi fs.FileInfo, target string) Entry {
 }
 
 func hashNode(n *node) error {
-	f, err := os.Open(n.abs)
+	d, size, err := digest.File(n.abs)
 	if err != nil {
 		return fmt.Errorf("repro: %w", err)
-	}
-	defer f.Close()
-	d, size, err := digest.Reader(f)
-	if err != nil {
-		return fmt.Errorf("repro: %s: %w", n.abs, err)
 	}
 	n.entry.SHA256, n.entry.Size = d.Hex(), size
 	return nil
