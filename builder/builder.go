@@ -335,12 +335,9 @@ func prepare(ctx context.Context, spec *buildspec.Spec, opts *Options) (*build, 
 	if needMods {
 		mc = opts.GoModCache
 	}
-	cache := opts.Toolchains.Cache
-	if cache == nil {
-		cache, _ = toolchain.NewCache("")
-		opts.Toolchains.Cache = cache
-	}
-	if res.Dependencies, err = dependencies(ctx, filepath.Join(work, "src"), mc, cache); err != nil {
+	// Resolve, called above for every step's toolchain, gave the resolver
+	// a Cache if it had none.
+	if res.Dependencies, err = dependencies(ctx, filepath.Join(work, "src"), mc, opts.Toolchains.Cache); err != nil {
 		return fail(err)
 	}
 	return b, nil

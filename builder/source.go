@@ -170,6 +170,11 @@ func snapshotSource(ctx context.Context, src, dst string) (*Source, error) {
 			return nil
 		}
 		target := filepath.Join(dst, filepath.FromSlash(rel))
+		if !d.IsDir() {
+			if s.Files++; s.Files > MaxSourceFiles {
+				return fmt.Errorf("more than %d files", MaxSourceFiles)
+			}
+		}
 		switch t := d.Type(); {
 		case t.IsDir():
 			return os.Mkdir(target, 0o755)
@@ -178,13 +183,8 @@ func snapshotSource(ctx context.Context, src, dst string) (*Source, error) {
 			if err != nil {
 				return err
 			}
-			s.Files++
 			return os.Symlink(l, target)
 		case t.IsRegular():
-			s.Files++
-			if s.Files > MaxSourceFiles {
-				return fmt.Errorf("more than %d files", MaxSourceFiles)
-			}
 			n, err := copyFile(p, target, d, MaxSourceBytes-s.Bytes)
 			s.Bytes += n
 			return err
