@@ -34,6 +34,7 @@ import (
 // Limits of a source archive, checked at submission.
 const (
 	maxSourceFiles    = 20000
+	maxSourceEntries  = 5 * maxSourceFiles // files and directories: headers compress well
 	maxSourceUnpacked = 256 << 20
 	maxOutputFiles    = 10000
 )
@@ -41,49 +42,54 @@ const (
 // CheckSource reads a gzipped tar of a source tree as a worker will unpack
 // it and refuses what it would refuse: entries other than regular files and
 // directories, names that are absolute, unclean or reach out with "..",
-// too many files, too many bytes.
+// too many files or entries, too many bytes.
 func CheckSource(archive []byte) error {
 	zr, err := gzip.NewReader(bytes.NewReader(archive))
 	if err != nil {
 		return fmt.Errorf("source: not a gzipped tar: %w", err)
 	}
 	tr := tar.NewReader(zr)
-	files, total := 0, int64(0)
-	for {
+	entries, files, total := 0, 0, int64(0)
+	for ; ; entries++ {
 		h, err := tr.Next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("source: after %d entries: %w", files, err)
+			return fmt.Errorf("source: after %d entries: %w", entries, err)
+		}
+		if entries >= maxSourceEntries {
+			return fmt.Errorf("source: over %d entries", maxSourceEntries)
 		}
 		if err := CheckSourceName(h.Name); err != nil {
-			return err
+			return fmt.Errorf("source: %w", err)
 		}
 		switch h.Typeflag {
-		case tar.TypeDir:
 		case tar.TypeReg:
 			files++
-			total += h.Size
-			if files > maxSourceFiles || total > maxSourceUnpacked {
-				return fmt.Errorf("source: over %d files or %d bytes unpacked", maxSourceFiles, maxSourceUnpacked)
-			}
-			if n, err := io.Copy(io.Discard, tr); err != nil || n != h.Size {
-				return fmt.Errorf("source: %s: truncated", h.Name)
-			}
+		case tar.TypeDir:
 		default:
 			return fmt.Errorf("source: %s: entry of type %q: only files and directories are unpacked", h.Name, h.Typeflag)
+		}
+		// A directory's data counts too: it is read past all the same.
+		total += h.Size
+		if files > maxSourceFiles || total > maxSourceUnpacked {
+			return fmt.Errorf("source: over %d files or %d bytes unpacked", maxSourceFiles, maxSourceUnpacked)
+		}
+		if n, err := io.Copy(io.Discard, tr); err != nil || n != h.Size {
+			return fmt.Errorf("source: %s: truncated", h.Name)
 		}
 	}
 }
 
-// CheckSourceName refuses an archive member name that could land outside
-// the directory it is unpacked in.
+// CheckSourceName refuses a name that could land outside the directory it
+// is written in: a source archive's member, or a build output's path. The
+// error names neither, so the caller says which.
 func CheckSourceName(name string) error {
 	clean := path.Clean(strings.TrimSuffix(name, "/"))
 	if name == "" || strings.HasPrefix(name, "/") || clean == ".." || strings.HasPrefix(clean, "../") || strings.ContainsRune(name, '\\') ||
 		strings.ContainsRune(name, 0) || clean != strings.TrimSuffix(name, "/") {
-		return fmt.Errorf("source: member name %q is not a clean relative path", truncate(name, 200))
+		return fmt.Errorf("%q is not a clean relative path", truncate(name, 200))
 	}
 	return nil
 }
