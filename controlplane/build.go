@@ -115,7 +115,7 @@ func (p *Plane) recordBuild(ctx context.Context, who auth.Principal, req *api.Bu
 			return nil, api.Errorf(http.StatusBadRequest, "rebuild statement: subjects and predicate.rebuildInvocationId are required")
 		}
 		for i, s := range head.Subject {
-			if !digestRE.MatchString("sha256:" + s.Digest["sha256"]) {
+			if _, err := parseDigest("sha256:" + s.Digest["sha256"]); err != nil {
 				return nil, api.Errorf(http.StatusBadRequest, "rebuild statement: subject[%d]: want a sha256 digest", i)
 			}
 		}

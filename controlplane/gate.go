@@ -175,10 +175,7 @@ func (p *Plane) policyHistory(ctx context.Context, who auth.Principal, _ *api.Em
 	return out, nil
 }
 
-var (
-	digestRE      = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-	fingerprintRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
-)
+var fingerprintRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // checkGate checks a gate request's shape, as an *api.Error.
 func checkGate(req *api.GateRequest) error {
@@ -198,7 +195,7 @@ func checkGate(req *api.GateRequest) error {
 		if s.Name == "" || len(s.Name) > 1024 {
 			return api.Errorf(http.StatusBadRequest, "subjects[%d]: name: want 1 to 1024 bytes", i)
 		}
-		if !digestRE.MatchString(s.Digest) {
+		if _, err := parseDigest(s.Digest); err != nil {
 			return api.Errorf(http.StatusBadRequest, "subjects[%d] %q: digest %q: want sha256:<64 lower-case hex>", i, s.Name, truncate(s.Digest, 80))
 		}
 	}
