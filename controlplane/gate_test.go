@@ -151,6 +151,8 @@ func TestGateBadInput(t *testing.T) {
 	}{
 		{"no subjects", func(r *api.GateRequest) { r.Subjects = nil }, 400, "no subjects"},
 		{"bad digest", func(r *api.GateRequest) { r.Subjects[0].Digest = "sha256:xyz" }, 400, `digest "sha256:xyz"`},
+		{"upper-case digest", func(r *api.GateRequest) { r.Subjects[0].Digest = "sha256:" + strings.Repeat("AB", 32) }, 400, "want sha256:<64 lower-case hex>"},
+		{"sha512 digest", func(r *api.GateRequest) { r.Subjects[0].Digest = "sha512:" + strings.Repeat("ab", 64) }, 400, "want sha256:<64 lower-case hex>"},
 		{"bad fingerprint", func(r *api.GateRequest) { r.Findings[0].Fingerprint = "not-hex" }, 400, "fingerprint"},
 		{"finding without id", func(r *api.GateRequest) { r.Findings[0].ID = "" }, 400, "kind and id are required"},
 		{"too many findings", func(r *api.GateRequest) { r.Findings = many }, 413, "at most 20000"},
