@@ -499,14 +499,14 @@ func (p *Plane) notifyGate(ctx context.Context, project, build string, v *policy
 	}
 	var events []notify.Event
 	for _, c := range changes {
-		e := notify.Event{Type: notify.FindingNew, Project: project, Status: c.Status, Build: build, FirstSeen: v.Time, LastSeen: v.Time, Due: due[c.Fingerprint]}
+		f, ok := findings[c.Fingerprint]
+		if !ok {
+			continue // licence decisions are in the verdict
+		}
+		e := notify.Event{Type: notify.FindingNew, Project: project, Status: c.Status, Build: build, Finding: *f,
+			FirstSeen: v.Time, LastSeen: v.Time, Due: due[c.Fingerprint]}
 		if c.Status == state.FindingReopened {
 			e.Type = notify.FindingReopened
-		}
-		if f, ok := findings[c.Fingerprint]; ok {
-			e.Finding = *f
-		} else {
-			continue // licence decisions are in the verdict
 		}
 		events = append(events, e)
 	}
