@@ -24,11 +24,28 @@ func isPE(path string) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
+	return startsPE(f), nil
+}
+
+func startsPE(r io.ReaderAt) bool {
 	head := make([]byte, 2)
-	if _, err := io.ReadFull(f, head); err != nil {
-		return false, nil
+	_, err := r.ReadAt(head, 0)
+	return err == nil && bytes.Equal(head, []byte("MZ"))
+}
+
+// openSized opens path for the authenticode package's readers, which take
+// the file's size.
+func openSized(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
 	}
-	return bytes.Equal(head, []byte("MZ")), nil
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
 }
 
 // embedAuthenticode signs the PE file path in place with an Authenticode
@@ -59,20 +76,32 @@ func (c *cli) embedAuthenticode(ctx context.Context, cn conn, sf *signingFlags, 
 	return true, nil
 }
 
+// rootCerts returns the root certificates of a trusted root's CAs and TSAs.
+func rootCerts(tr *root.TrustedRoot) (cas, tsas []*x509.Certificate) {
+	for _, a := range tr.FulcioCertificateAuthorities() {
+		if f, ok := a.(*root.FulcioCertificateAuthority); ok {
+			cas = append(cas, f.Root)
+		}
+	}
+	for _, a := range tr.TimestampingAuthorities() {
+		if t, ok := a.(*root.SigstoreTimestampingAuthority); ok {
+			tsas = append(tsas, t.Root)
+		}
+	}
+	return cas, tsas
+}
+
 // authenticodePools returns the root certificates of the trusted roots'
 // CAs and TSAs.
 func authenticodePools(roots []*root.TrustedRoot) (cas, tsas *x509.CertPool) {
 	cas, tsas = x509.NewCertPool(), x509.NewCertPool()
 	for _, tr := range roots {
-		for _, a := range tr.FulcioCertificateAuthorities() {
-			if f, ok := a.(*root.FulcioCertificateAuthority); ok {
-				cas.AddCert(f.Root)
-			}
+		c, t := rootCerts(tr)
+		for _, cert := range c {
+			cas.AddCert(cert)
 		}
-		for _, a := range tr.TimestampingAuthorities() {
-			if t, ok := a.(*root.SigstoreTimestampingAuthority); ok {
-				tsas.AddCert(t.Root)
-			}
+		for _, cert := range t {
+			tsas.AddCert(cert)
 		}
 	}
 	return cas, tsas
@@ -81,20 +110,15 @@ func authenticodePools(roots []*root.TrustedRoot) (cas, tsas *x509.CertPool) {
 // verifyEmbedded checks the Authenticode signature of a PE file that has
 // one, against the trusted roots' CAs and TSAs. Other files pass.
 func (c *cli) verifyEmbedded(path string, roots []*root.TrustedRoot) error {
-	pe, err := isPE(path)
-	if err != nil || !pe {
-		return err
-	}
-	f, err := os.Open(path)
+	f, size, err := openSized(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
+	if !startsPE(f) {
+		return nil
 	}
-	img, err := authenticode.Parse(f, st.Size())
+	img, err := authenticode.Parse(f, size)
 	if err != nil {
 		return &checkFailedError{fmt.Errorf("verify: %s: %w", path, err)}
 	}
@@ -103,7 +127,7 @@ func (c *cli) verifyEmbedded(path string, roots []*root.TrustedRoot) error {
 		return nil
 	}
 	cas, tsas := authenticodePools(roots)
-	sig, err := authenticode.Verify(f, st.Size(), cas, tsas, time.Now())
+	sig, err := authenticode.Verify(f, size, cas, tsas, time.Now())
 	if err != nil {
 		return &checkFailedError{fmt.Errorf("verify: %s: embedded Authenticode signature: %w", path, err)}
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -129,18 +128,20 @@ func (c *cli) release(ctx context.Context, cn conn, res *builder.Result, o relea
 
 	stage(4, fmt.Sprintf("signing %d executable file(s)", len(files)))
 	unsigned := map[string]string{}
+	req := o.sf.request() // a bundle for each file, as delivered
 	for _, name := range files {
 		path := filepath.Join(o.out, filepath.FromSlash(name))
 		pe, err := c.embedAuthenticode(ctx, cn, o.sf, path, false)
 		if err != nil {
 			return &checkFailedError{fmt.Errorf("release: %s could not be signed: %w", name, err)}
 		}
-		if !pe {
-			continue
-		}
 		d, size, err := digest.File(path)
 		if err != nil {
 			return err
+		}
+		req.Items = append(req.Items, api.SignItem{Digest: d.String()})
+		if !pe {
+			continue
 		}
 		for i := range res.Outputs {
 			if res.Outputs[i].Path == name {
@@ -149,15 +150,7 @@ func (c *cli) release(ctx context.Context, cn conn, res *builder.Result, o relea
 			}
 		}
 	}
-	if len(files) > 0 {
-		req := o.sf.request()
-		for _, name := range files {
-			d, _, err := digest.File(filepath.Join(o.out, filepath.FromSlash(name)))
-			if err != nil {
-				return err
-			}
-			req.Items = append(req.Items, api.SignItem{Digest: d.String()})
-		}
+	if len(req.Items) > 0 {
 		resp, err := signRequest(ctx, cn, req)
 		if err != nil {
 			return err
@@ -211,7 +204,7 @@ func (c *cli) release(ctx context.Context, cn conn, res *builder.Result, o relea
 	if err != nil {
 		return err
 	}
-	req := o.sf.request()
+	req = o.sf.request()
 	req.Items = []api.SignItem{{PayloadType: dsse.PayloadTypeInToto, Payload: payload}}
 	sbomSigned, err := signRequest(ctx, cn, req)
 	if err != nil {
@@ -276,16 +269,12 @@ func releaseFile(name string) bool {
 
 // checkPE parses a PE file as Authenticode signing will.
 func checkPE(path string) error {
-	f, err := os.Open(path)
+	f, size, err := openSized(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	img, err := authenticode.Parse(f, st.Size())
+	img, err := authenticode.Parse(f, size)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -88,25 +89,19 @@ func writeRootPEMs(trustedRoot []byte, caFile, tsaFile string) error {
 	if err != nil {
 		return fmt.Errorf("trust-root: %w", err)
 	}
-	var cas, tsas []byte
-	for _, a := range tr.FulcioCertificateAuthorities() {
-		if f, ok := a.(*root.FulcioCertificateAuthority); ok {
-			cas = append(cas, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.Root.Raw})...)
-		}
-	}
-	for _, a := range tr.TimestampingAuthorities() {
-		if t, ok := a.(*root.SigstoreTimestampingAuthority); ok {
-			tsas = append(tsas, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: t.Root.Raw})...)
-		}
-	}
+	cas, tsas := rootCerts(tr)
 	for _, w := range []struct {
-		file string
-		data []byte
+		file  string
+		certs []*x509.Certificate
 	}{{caFile, cas}, {tsaFile, tsas}} {
 		if w.file == "" {
 			continue
 		}
-		if err := atomicfile.Write(w.file, w.data, 0o644); err != nil {
+		var data []byte
+		for _, cert := range w.certs {
+			data = append(data, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})...)
+		}
+		if err := atomicfile.Write(w.file, data, 0o644); err != nil {
 			return fmt.Errorf("trust-root: %w", err)
 		}
 	}

@@ -8,14 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/hallmark-dev/hallmark/authenticode"
 	"github.com/hallmark-dev/hallmark/bundle"
@@ -83,6 +81,25 @@ func readVerifyPolicy(path string) (*verifyPolicy, error) {
 		}
 		return false, yamlnode.Errorf(f.Val, f.Name, "%q: want required or optional", yamlnode.Clip(v))
 	}
+	kinds := func(f yamlnode.Field) ([]executable.Kind, error) {
+		items, err := yamlnode.List(f.Val, f.Name, 32)
+		if err != nil {
+			return nil, err
+		}
+		var ks []executable.Kind
+		for i, it := range items {
+			s, err := yamlnode.String(it, fmt.Sprintf("%s[%d]", f.Name, i))
+			if err != nil {
+				return nil, err
+			}
+			k, err := executable.ParseKind(s)
+			if err != nil {
+				return nil, err
+			}
+			ks = append(ks, k)
+		}
+		return ks, nil
+	}
 	for _, f := range fields {
 		var err error
 		switch f.Name {
@@ -101,20 +118,7 @@ func readVerifyPolicy(path string) (*verifyPolicy, error) {
 		case "sbom":
 			p.sbom, err = required(f)
 		case "embedded":
-			var items []*yaml.Node
-			items, err = yamlnode.List(f.Val, f.Name, 32)
-			for i, it := range items {
-				if err != nil {
-					break
-				}
-				var s string
-				if s, err = yamlnode.String(it, fmt.Sprintf("embedded[%d]", i)); err == nil {
-					var k executable.Kind
-					if k, err = executable.ParseKind(s); err == nil {
-						p.embedded = append(p.embedded, k)
-					}
-				}
-			}
+			p.embedded, err = kinds(f)
 		}
 		if err != nil {
 			return nil, bad(err)
@@ -328,15 +332,11 @@ func (p *verifyPolicy) verifyStatement(path string) ([]byte, error) {
 }
 
 func (p *verifyPolicy) verifyAuthenticode(path string) error {
-	f, err := os.Open(path)
+	f, size, err := openSized(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	_, err = authenticode.Verify(f, st.Size(), p.caRoots, p.tsaRoots, time.Now())
+	_, err = authenticode.Verify(f, size, p.caRoots, p.tsaRoots, time.Now())
 	return err
 }
