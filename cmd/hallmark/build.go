@@ -128,7 +128,7 @@ func runBuild(c *cli, args []string) error {
 		if *specPath == "" {
 			*specPath = filepath.Join(*source, "hallmark.yaml")
 		}
-		if spec, err = readSpec(*specPath); err != nil {
+		if spec, _, err = readSpec(*specPath); err != nil {
 			return err
 		}
 	}
@@ -184,11 +184,7 @@ func runBuild(c *cli, args []string) error {
 // here, and returns the builder's options: the module cache, and the
 // toolchain resolver with its cache of verified trees in the data directory.
 func (c *cli) localBuild(ctx context.Context, pf *planeFlags, download, quiet bool) (*controlplane.Plane, conn, builder.Options, error) {
-	h, err := home(pf.home)
-	if err != nil {
-		return nil, nil, builder.Options{}, err
-	}
-	cache, err := toolchain.NewCache(filepath.Join(h, "builder", "verified"))
+	resolver, err := toolchains(pf.home, download)
 	if err != nil {
 		return nil, nil, builder.Options{}, err
 	}
@@ -200,12 +196,25 @@ func (c *cli) localBuild(ctx context.Context, pf *planeFlags, download, quiet bo
 	if err != nil {
 		return nil, nil, builder.Options{}, err
 	}
-	modCache := goModCache()
-	opts := builder.Options{GoModCache: modCache, Toolchains: &toolchain.Resolver{ModCache: modCache, Cache: cache, Download: download}}
+	opts := builder.Options{GoModCache: resolver.ModCache, Toolchains: resolver}
 	if !quiet {
 		opts.Logs = func(step string) io.Writer { return &prefixWriter{w: c.stderr, prefix: step + "| "} }
 	}
 	return plane, cn, opts, nil
+}
+
+// toolchains is the toolchain resolver of the builds run here: the Go module
+// cache, and the cache of verified trees in the data directory.
+func toolchains(homeFlag string, download bool) (*toolchain.Resolver, error) {
+	h, err := home(homeFlag)
+	if err != nil {
+		return nil, err
+	}
+	cache, err := toolchain.NewCache(filepath.Join(h, "builder", "verified"))
+	if err != nil {
+		return nil, err
+	}
+	return &toolchain.Resolver{ModCache: goModCache(), Cache: cache, Download: download}, nil
 }
 
 // printSteps prints how each step ended.
@@ -224,22 +233,23 @@ func (c *cli) printSteps(res *builder.Result) {
 	}
 }
 
-// readSpec reads and checks a build spec; a refused spec is bad input.
-func readSpec(name string) (*buildspec.Spec, error) {
+// readSpec reads and checks a build spec, and returns it with its text; a
+// refused spec is bad input.
+func readSpec(name string) (*buildspec.Spec, []byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, usageErrorf("build: %v", err).hint("write a hallmark.yaml (docs/build-spec.md), or give one with --spec")
+		return nil, nil, usageErrorf("build: %v", err).hint("write a hallmark.yaml (docs/build-spec.md), or give one with --spec")
 	}
 	defer f.Close()
 	data, err := limit.Read(f, name, buildspec.MaxSize)
 	if err != nil {
-		return nil, usageErrorf("build: %v", err)
+		return nil, nil, usageErrorf("build: %v", err)
 	}
 	spec, err := buildspec.Parse(data)
 	if err != nil {
-		return nil, usageErrorf("%s: %v", name, err)
+		return nil, nil, usageErrorf("%s: %v", name, err)
 	}
-	return spec, nil
+	return spec, data, nil
 }
 
 // planeConn is the in-process connection to plane: as HALLMARK_TOKEN's

@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"crypto"
-	"encoding/base64"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -129,7 +129,7 @@ func runRebuild(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	spec, err := readSpec(*specPath)
+	spec, _, err := readSpec(*specPath)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,8 @@ func runRebuild(c *cli, args []string) error {
 	if err != nil {
 		return &checkFailedError{fmt.Errorf("rebuild %s failed: %w", invocation, err)}
 	}
-	if want, got := sourceDirHash(prov), h1Hex(res.Source.H1); want != got {
+	rebuilt := res.Provenance(builder.ProvenanceOptions{}) // its source material, as the build recorded it
+	if want, got := sourceDirHash(prov), sourceDirHash(&rebuilt); want != got {
 		return &checkFailedError{fmt.Errorf("rebuild: the source tree %s has tree digest %s; the provenance records %s: rebuild from the same source", *source, got, want)}
 	}
 	// A PE file was signed after it was built: what the build made, and a
@@ -171,7 +172,7 @@ func runRebuild(c *cli, args []string) error {
 	}
 	var subjects []repro.Subject
 	for _, s := range prov.Subjects {
-		sub := repro.Subject{Path: s.Name, SHA256: cmpOr(built[s.Name], s.SHA256)}
+		sub := repro.Subject{Path: s.Name, SHA256: cmp.Or(built[s.Name], s.SHA256)}
 		if *original != "" {
 			sub.Original = filepath.Join(*original, filepath.FromSlash(s.Name))
 		}
@@ -184,9 +185,9 @@ func runRebuild(c *cli, args []string) error {
 	if err := report.Text(c.stderr); err != nil {
 		return err
 	}
-	sum := digestOf(statement)
+	sum := sha256.Sum256(statement)
 	st := rebuildStatement{Type: "https://in-toto.io/Statement/v1", PredicateType: controlplane.RebuildPredicateType,
-		Predicate: rebuildPredicateDoc{Provenance: map[string]string{"sha256": sum}, InvocationID: prov.InvocationID,
+		Predicate: rebuildPredicateDoc{Provenance: map[string]string{"sha256": hex.EncodeToString(sum[:])}, InvocationID: prov.InvocationID,
 			RebuildInvocationID: invocation, Builder: plane.BuilderID(), Reproducible: report.Equal, Comparison: report}}
 	for _, s := range prov.Subjects {
 		st.Subject = append(st.Subject, rebuildSubject{Name: s.Name, Digest: map[string]string{"sha256": s.SHA256}})
@@ -272,26 +273,4 @@ func sourceDirHash(b *provenance.Build) string {
 		}
 	}
 	return ""
-}
-
-// h1Hex turns a dirhash "h1:BASE64" into the hex in-toto records.
-func h1Hex(h1 string) string {
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(h1, "h1:"))
-	if err != nil {
-		return ""
-	}
-	return hex.EncodeToString(raw)
-}
-
-func digestOf(b []byte) string {
-	d, _, _ := digest.Reader(bytes.NewReader(b))
-	return d.Hex()
-}
-
-// cmpOr returns a, or b when a is empty.
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

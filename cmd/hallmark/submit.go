@@ -19,6 +19,7 @@ import (
 	"github.com/hallmark-dev/hallmark/api"
 	"github.com/hallmark-dev/hallmark/controlplane"
 	"github.com/hallmark-dev/hallmark/internal/atomicfile"
+	"github.com/hallmark-dev/hallmark/limit"
 )
 
 const submitUsage = `Usage:
@@ -69,11 +70,7 @@ func runSubmit(c *cli, args []string) error {
 	if *specPath == "" {
 		*specPath = filepath.Join(*source, "hallmark.yaml")
 	}
-	spec, err := readSpec(*specPath)
-	if err != nil {
-		return err
-	}
-	specText, err := os.ReadFile(*specPath)
+	spec, specText, err := readSpec(*specPath)
 	if err != nil {
 		return err
 	}
@@ -152,7 +149,8 @@ func sourceArchive(dir string) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
-	total := 0
+	const maxTotal = api.MaxSource * 4 // bytes of source before compression
+	total := int64(0)
 	for _, n := range names {
 		if err := controlplane.CheckSourceName(n); err != nil {
 			return nil, usageErrorf("submit: %v", err)
@@ -164,12 +162,14 @@ func sourceArchive(dir string) ([]byte, error) {
 		if !st.Mode().IsRegular() {
 			return nil, usageErrorf("submit: source: %s is not a regular file: remote builds take files and directories only", n)
 		}
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(n)))
+		// Refused by its size before it is read; read with a bound, as it
+		// may grow meanwhile.
+		if total += st.Size(); total > maxTotal {
+			return nil, usageErrorf("submit: source over %d bytes", maxTotal)
+		}
+		data, err := limit.ReadFile(filepath.Join(dir, filepath.FromSlash(n)), maxTotal-total+st.Size())
 		if err != nil {
 			return nil, usageErrorf("submit: source: %v", err)
-		}
-		if total += len(data); total > api.MaxSource*4 {
-			return nil, usageErrorf("submit: source over %d bytes", api.MaxSource*4)
 		}
 		mode := int64(0o644)
 		if st.Mode()&0o111 != 0 {

@@ -18,6 +18,7 @@ import (
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/buildspec"
 	"github.com/hallmark-dev/hallmark/controlplane"
+	"github.com/hallmark-dev/hallmark/limit"
 	"github.com/hallmark-dev/hallmark/provenance"
 	"github.com/hallmark-dev/hallmark/toolchain"
 )
@@ -69,15 +70,10 @@ func runWorker(c *cli, args []string) error {
 	defer cn.Close()
 	// The cache of verified toolchains vouches for what it lists: it lives
 	// in the worker's own data directory, never in a shared one like /tmp.
-	h, err := home(pf.home)
+	resolver, err := toolchains(pf.home, !*noDownload)
 	if err != nil {
 		return err
 	}
-	cache, err := toolchain.NewCache(filepath.Join(h, "builder", "verified"))
-	if err != nil {
-		return err
-	}
-	resolver := &toolchain.Resolver{ModCache: goModCache(), Cache: cache, Download: !*noDownload}
 	for {
 		job, err := call[api.BuildJob](ctx, cn, api.TakeBuild, &api.BuildRef{Nonce: api.Nonce()})
 		if err != nil {
@@ -184,8 +180,14 @@ func (c *cli) work(ctx context.Context, job *api.BuildJob, resolver *toolchain.R
 	if err != nil {
 		return fail(err)
 	}
+	// The control plane takes at most api.MaxOutputs bytes of outputs:
+	// more is refused here, before it is read into memory.
+	total := int64(0)
 	for _, o := range res.Outputs {
-		data, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(o.Path)))
+		if total += o.Size; total > api.MaxOutputs {
+			return fail(fmt.Errorf("outputs over %d bytes, the most a queued build returns", api.MaxOutputs))
+		}
+		data, err := limit.ReadFile(filepath.Join(out, filepath.FromSlash(o.Path)), o.Size)
 		if err != nil {
 			return fail(err)
 		}
