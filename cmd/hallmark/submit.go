@@ -153,7 +153,7 @@ func sourceArchive(dir string) ([]byte, error) {
 	total := int64(0)
 	for _, n := range names {
 		if err := controlplane.CheckSourceName(n); err != nil {
-			return nil, usageErrorf("submit: %v", err)
+			return nil, usageErrorf("submit: source: %v", err)
 		}
 		st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(n)))
 		if err != nil {
